@@ -1,0 +1,404 @@
+// The only file that includes pybind11: take arrays, check them, release the GIL,
+// call one core function. std::invalid_argument from the core becomes ValueError.
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "cpu_features.hpp"
+#include "dense.hpp"
+#include "gemm.hpp"
+#include "losses.hpp"
+#include "mlp.hpp"
+#include "optimizers.hpp"
+#include "reference.hpp"
+#include "threads.hpp"
+
+namespace py = pybind11;
+using namespace nnfast;
+
+namespace {
+
+// ---- argument checks: a wrong dtype is a TypeError, a wrong shape/layout a ValueError ----
+std::string where(const char* fn, const char* name) { return std::string("[") + fn + "] " + name; }
+
+void require_dtype(const py::array& a, const py::dtype& dt, const char* fn, const char* name) {
+  if (!a.dtype().is(dt))
+    throw py::type_error(where(fn, name) + " must be " + std::string(py::str(dt)) + ", got " +
+                         std::string(py::str(a.dtype())));
+}
+
+// A float32 C-contiguous array of the given rank (-1: any rank).
+template <class T = float>
+T* data_of(py::array& a, const char* fn, const char* name, int ndim, bool writable = false) {
+  require_dtype(a, py::dtype::of<T>(), fn, name);
+  if (ndim >= 0 && a.ndim() != ndim)
+    throw py::value_error(where(fn, name) + " must be " + std::to_string(ndim) + "-D, got " +
+                          std::to_string(a.ndim()) + "-D");
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(where(fn, name) + " must be C-contiguous");
+  if (writable && !a.writeable()) throw py::value_error(where(fn, name) + " must be writable");
+  return static_cast<T*>(writable ? a.mutable_data() : const_cast<void*>(a.data()));
+}
+
+void require_shape(const py::array& a, std::initializer_list<index_t> shape, const char* fn,
+                   const char* name) {
+  bool ok = a.ndim() == py::ssize_t(shape.size());
+  std::string want = "(";
+  int i = 0;
+  for (index_t s : shape) {
+    if (ok && a.shape(i) != s) ok = false;
+    want += (i++ ? ", " : "") + std::to_string(s);
+  }
+  want += shape.size() == 1 ? ",)" : ")";
+  if (!ok) {
+    std::string got = "(";
+    for (py::ssize_t d = 0; d < a.ndim(); ++d) got += (d ? ", " : "") + std::to_string(a.shape(d));
+    throw py::value_error(where(fn, name) + " has shape " + got + (a.ndim() == 1 ? ",)" : ")") +
+                          ", expected " + want);
+  }
+}
+
+ConstMatrixView matrix(py::array& a, const char* fn, const char* name, bool trans = false) {
+  const float* p = data_of(a, fn, name, 2);
+  ConstMatrixView v{p, index_t(a.shape(0)), index_t(a.shape(1)), index_t(a.shape(1)), 1};
+  return trans ? v.transposed() : v;
+}
+MatrixView out_matrix(py::array& a, const char* fn, const char* name) {
+  float* p = data_of(a, fn, name, 2, true);
+  return {p, index_t(a.shape(0)), index_t(a.shape(1)), index_t(a.shape(1))};
+}
+
+// X for whole-network calls: float32 or float64, 2-D, each row contiguous.
+InputRows input_rows(py::array& X, const char* fn) {
+  const bool is_double = X.dtype().is(py::dtype::of<double>());
+  if (!is_double) require_dtype(X, py::dtype::of<float>(), fn, "X");
+  if (X.ndim() != 2) throw py::value_error(where(fn, "X") + " must be 2-D");
+  const py::ssize_t item = X.itemsize();
+  const index_t rows = X.shape(0), cols = X.shape(1);
+  if (cols > 1 && X.strides(1) != item) throw py::value_error(where(fn, "X") + " rows must be contiguous");
+  if (rows > 1 && (X.strides(0) % item != 0 || X.strides(0) < cols * item))
+    throw py::value_error(where(fn, "X") + " rows must not overlap");
+  return {X.data(), is_double, rows, cols, rows > 1 ? index_t(X.strides(0) / item) : cols};
+}
+
+Network network(py::list coefs, py::list intercepts, const std::vector<Activation>& hidden,
+                Loss loss, const char* fn) {
+  if (coefs.size() != intercepts.size() || coefs.empty())
+    throw py::value_error(where(fn, "coefs") + " and intercepts must be non-empty lists of equal length");
+  Network net;
+  net.hidden = hidden;
+  net.loss = loss;
+  for (size_t l = 0; l < coefs.size(); ++l) {
+    auto w = coefs[l].cast<py::array>();
+    auto b = intercepts[l].cast<py::array>();
+    float* wp = data_of(w, fn, "coefs[i]", 2, true);
+    float* bp = data_of(b, fn, "intercepts[i]", 1, true);
+    require_shape(b, {index_t(w.shape(1))}, fn, "intercepts[i]");
+    net.layers.push_back({wp, bp, index_t(w.shape(0)), index_t(w.shape(1))});
+  }
+  net.check(fn);
+  return net;
+}
+
+// Views of a list of float32 arrays shaped like the parameters (coefs..., intercepts...).
+std::vector<float*> like_params(py::list arrays, const Network& net, size_t offset, size_t count,
+                                const char* fn, const char* name) {
+  if (arrays.size() < offset + count)
+    throw py::value_error(where(fn, name) + " needs " + std::to_string(offset + count) + " arrays");
+  std::vector<float*> out;
+  const size_t L = net.layers.size();
+  for (size_t i = offset; i < offset + count; ++i) {
+    auto a = arrays[i].cast<py::array>();
+    const DenseParams& p = net.layers[i % L];
+    if (i < L)
+      require_shape(a, {p.fan_in, p.fan_out}, fn, name);
+    else
+      require_shape(a, {p.fan_out}, fn, name);
+    out.push_back(data_of(a, fn, name, -1, true));
+  }
+  return out;
+}
+
+const float* optional_weights(std::optional<py::array>& sw, index_t n, const char* fn) {
+  if (!sw) return nullptr;
+  const float* p = data_of(*sw, fn, "sample_weight", 1);
+  require_shape(*sw, {n}, fn, "sample_weight");
+  return p;
+}
+
+// Between batches, at most every 50 ms: take the GIL and run Python's signal handlers,
+// so Ctrl-C stops a long call quickly; the exception is raised once the core returns.
+struct SignalCheck {
+  std::optional<py::error_already_set> pending;
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+  bool operator()() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::milliseconds(50)) return false;
+    last = now;
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() == 0) return false;
+    pending.emplace();
+    return true;
+  }
+};
+
+void gemm_binding(py::array a, py::array b, py::array out, float alpha, float beta, bool ta,
+                  bool tb, bool reference) {
+  const char* fn = reference ? "gemm_reference" : "gemm";
+  ConstMatrixView av = matrix(a, fn, "a", ta), bv = matrix(b, fn, "b", tb);
+  MatrixView cv = out_matrix(out, fn, "out");
+  check_gemm_shapes(fn, cv, av, bv);
+  py::gil_scoped_release release;
+  if (reference)
+    reference::gemm(cv, av, bv, alpha, beta);
+  else
+    gemm(cv, av, bv, alpha, beta);
+}
+
+void elementwise_same_size(const py::array& a, const py::array& b, const char* fn,
+                           const char* name) {
+  if (a.size() != b.size())
+    throw py::value_error(where(fn, name) + " has " + std::to_string(b.size()) +
+                          " elements, expected " + std::to_string(a.size()));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "nnfast's C++ kernels (see _core.pyi for the documented contract)";
+
+  py::enum_<Activation>(m, "Activation")
+      .value("identity", Activation::identity)
+      .value("logistic", Activation::logistic)
+      .value("tanh", Activation::tanh)
+      .value("relu", Activation::relu);
+  py::enum_<Loss>(m, "Loss")
+      .value("softmax_cross_entropy", Loss::softmax_cross_entropy)
+      .value("logistic_cross_entropy", Loss::logistic_cross_entropy)
+      .value("squared_error", Loss::squared_error)
+      .value("poisson", Loss::poisson);
+
+  // ---- machine ----
+  m.def("isa", [] { return std::string(isa_name(active_isa())); });
+  m.def("cpu_supports_avx2", &cpu_supports_avx2_fma);
+  m.def("set_isa", [](const std::string& name) {
+    if (name == "generic") return set_active_isa(Isa::generic);
+    if (name == "avx2") return set_active_isa(Isa::avx2);
+    throw py::value_error("[set_isa] name must be 'generic' or 'avx2', got '" + name + "'");
+  });
+  m.def("get_num_threads", &get_num_threads);
+  m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def("get_gemm_blocking", [] {
+    const GemmBlocking b = gemm_blocking();
+    return py::make_tuple(b.kc, b.mc);
+  });
+  m.def("set_gemm_blocking", [](index_t kc, index_t mc) { set_gemm_blocking({kc, mc}); },
+        py::arg("kc"), py::arg("mc"));
+
+  // ---- kernels ----
+  for (bool ref : {false, true})
+    m.def(ref ? "gemm_reference" : "gemm",
+          [ref](py::array a, py::array b, py::array out, float alpha, float beta, bool ta, bool tb) {
+            gemm_binding(a, b, out, alpha, beta, ta, tb, ref);
+          },
+          py::arg("a"), py::arg("b"), py::arg("out"), py::arg("alpha") = 1.0f,
+          py::arg("beta") = 0.0f, py::arg("trans_a") = false, py::arg("trans_b") = false);
+
+  m.def("dense_forward", [](py::array x, py::array w, py::array b, Activation act, py::array out) {
+    const char* fn = "dense_forward";
+    ConstMatrixView xv = matrix(x, fn, "x"), wv = matrix(w, fn, "w");
+    const float* bp = data_of(b, fn, "b", 1);
+    require_shape(b, {wv.cols}, fn, "b");
+    MatrixView yv = out_matrix(out, fn, "out");
+    check_gemm_shapes(fn, yv, xv, wv);
+    py::gil_scoped_release release;
+    dense_forward(yv, xv, wv, bp, act);
+  }, py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::arg("out"));
+
+  m.def("dense_backward", [](py::array dz, py::array x, py::array w, py::array dw, py::array db,
+                             std::optional<py::array> dx) {
+    const char* fn = "dense_backward";
+    ConstMatrixView dzv = matrix(dz, fn, "dz"), xv = matrix(x, fn, "x"), wv = matrix(w, fn, "w");
+    MatrixView dwv = out_matrix(dw, fn, "dw");
+    float* dbp = data_of(db, fn, "db", 1, true);
+    require_shape(db, {dzv.cols}, fn, "db");
+    MatrixView dxv{nullptr, 0, 0, 0};
+    if (dx) dxv = out_matrix(*dx, fn, "dx");
+    NNFAST_CHECK(dzv.rows == xv.rows, fn, "dz has ", dzv.rows, " rows, x has ", xv.rows);
+    py::gil_scoped_release release;
+    dense_backward(dxv, dwv, dbp, dzv, xv, wv);
+  }, py::arg("dz"), py::arg("x"), py::arg("w"), py::arg("dw"), py::arg("db"), py::arg("dx") = py::none());
+
+  m.def("activation_forward", [](py::array x, Activation act, py::array out) {
+    const char* fn = "activation_forward";
+    const float* xp = data_of(x, fn, "x", -1);
+    float* op = data_of(out, fn, "out", -1, true);
+    elementwise_same_size(x, out, fn, "out");
+    py::gil_scoped_release release;
+    activation_forward(act, op, xp, index_t(x.size()));
+  }, py::arg("x"), py::arg("activation"), py::arg("out"));
+
+  m.def("activation_backward", [](py::array dy, py::array y, Activation act, py::array out) {
+    const char* fn = "activation_backward";
+    const float* dyp = data_of(dy, fn, "dy", -1);
+    const float* yp = data_of(y, fn, "y", -1);
+    float* op = data_of(out, fn, "out", -1, true);
+    elementwise_same_size(dy, y, fn, "y");
+    elementwise_same_size(dy, out, fn, "out");
+    py::gil_scoped_release release;
+    activation_backward(act, op, dyp, yp, index_t(dy.size()));
+  }, py::arg("dy"), py::arg("y"), py::arg("activation"), py::arg("out"));
+
+  m.def("output_activation", [](py::array z, Loss loss, py::array out) {
+    const char* fn = "output_activation";
+    const float* zp = data_of(z, fn, "z", 2);
+    float* op = data_of(out, fn, "out", 2, true);
+    require_shape(out, {index_t(z.shape(0)), index_t(z.shape(1))}, fn, "out");
+    py::gil_scoped_release release;
+    output_activation(loss, op, zp, z.shape(0), z.shape(1));
+  }, py::arg("z"), py::arg("loss"), py::arg("out"));
+
+  m.def("loss_forward_backward", [](py::array z, py::array y, Loss loss, py::array grad,
+                                    std::optional<py::array> sw) {
+    const char* fn = "loss_forward_backward";
+    const float* zp = data_of(z, fn, "z", 2);
+    const index_t n = z.shape(0), k = z.shape(1);
+    const float* yp = data_of(y, fn, "y", 2);
+    require_shape(y, {n, k}, fn, "y");
+    float* gp = data_of(grad, fn, "grad", 2, true);
+    require_shape(grad, {n, k}, fn, "grad");
+    const float* swp = optional_weights(sw, n, fn);
+    std::vector<double> row_loss(static_cast<size_t>(n));
+    double total = 0.0;
+    {
+      py::gil_scoped_release release;
+      loss_forward_backward(loss, gp, row_loss.data(), zp, yp, swp, n, k);
+      for (index_t i = 0; i < n; ++i) total += (swp ? swp[i] : 1.0) * row_loss[size_t(i)];
+    }
+    return total;
+  }, py::arg("z"), py::arg("y"), py::arg("loss"), py::arg("grad"), py::arg("sample_weight") = py::none());
+
+  m.def("adam_update", [](py::array param, py::array grad, py::array mm, py::array v, std::int64_t step,
+                          float lr, float beta1, float beta2, float eps, float alpha, float scale) {
+    const char* fn = "adam_update";
+    float* p = data_of(param, fn, "param", -1, true);
+    const float* g = data_of(grad, fn, "grad", -1);
+    float* mp = data_of(mm, fn, "m", -1, true);
+    float* vp = data_of(v, fn, "v", -1, true);
+    elementwise_same_size(param, grad, fn, "grad");
+    elementwise_same_size(param, mm, fn, "m");
+    elementwise_same_size(param, v, fn, "v");
+    NNFAST_CHECK(step >= 1, fn, "step must be >= 1, got ", step);
+    const AdamStep s{adam_learning_rate(lr, beta1, beta2, step), beta1, beta2, eps};
+    py::gil_scoped_release release;
+    adam_update(p, g, mp, vp, index_t(param.size()), s, alpha, scale);
+  }, py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::kw_only(), py::arg("step"),
+     py::arg("learning_rate"), py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f,
+     py::arg("epsilon") = 1e-8f, py::arg("alpha") = 0.0f, py::arg("grad_scale") = 1.0f);
+
+  m.def("sgd_update", [](py::array param, py::array grad, py::array vel, float lr, float momentum,
+                         bool nesterov, float alpha, float scale) {
+    const char* fn = "sgd_update";
+    float* p = data_of(param, fn, "param", -1, true);
+    const float* g = data_of(grad, fn, "grad", -1);
+    float* vp = data_of(vel, fn, "velocity", -1, true);
+    elementwise_same_size(param, grad, fn, "grad");
+    elementwise_same_size(param, vel, fn, "velocity");
+    py::gil_scoped_release release;
+    sgd_update(p, g, vp, index_t(param.size()), lr, momentum, nesterov, alpha, scale);
+  }, py::arg("param"), py::arg("grad"), py::arg("velocity"), py::kw_only(), py::arg("learning_rate"),
+     py::arg("momentum") = 0.0f, py::arg("nesterov") = false, py::arg("alpha") = 0.0f,
+     py::arg("grad_scale") = 1.0f);
+
+  // ---- whole network ----
+  py::class_<OptimizerConfig>(m, "OptimizerConfig")
+      .def(py::init([](const std::string& kind, float lr, float b1, float b2, float eps,
+                       float momentum, bool nesterov) {
+             if (kind != "adam" && kind != "sgd")
+               throw py::value_error("[OptimizerConfig] kind must be 'adam' or 'sgd', got '" + kind + "'");
+             OptimizerConfig c;
+             c.kind = kind == "adam" ? OptimizerConfig::Kind::adam : OptimizerConfig::Kind::sgd;
+             c.learning_rate = lr, c.beta1 = b1, c.beta2 = b2, c.epsilon = eps;
+             c.momentum = momentum, c.nesterov = nesterov;
+             return c;
+           }),
+           py::arg("kind"), py::arg("learning_rate"), py::arg("beta1") = 0.9f,
+           py::arg("beta2") = 0.999f, py::arg("epsilon") = 1e-8f, py::arg("momentum") = 0.0f,
+           py::arg("nesterov") = false)
+      .def_readwrite("learning_rate", &OptimizerConfig::learning_rate);
+
+  m.def("train_epoch", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
+                          Loss loss, py::array X, py::array Y, std::optional<py::array> sw,
+                          py::array order, index_t batch_size, float alpha,
+                          const OptimizerConfig& opt, py::list state1, py::list state2,
+                          py::array step) {
+    const char* fn = "train_epoch";
+    const Network net = network(coefs, intercepts, hidden, loss, fn);
+    const InputRows rows = input_rows(X, fn);
+    const float* yp = data_of(Y, fn, "Y", 2);
+    require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");
+    const float* swp = optional_weights(sw, rows.rows, fn);
+    const std::int64_t* op = data_of<std::int64_t>(order, fn, "order", 1);
+    OptimizerState state;
+    const size_t L = net.layers.size();
+    state.first = like_params(state1, net, 0, 2 * L, fn, "state1");
+    if (opt.kind == OptimizerConfig::Kind::adam)
+      state.second = like_params(state2, net, 0, 2 * L, fn, "state2");
+    state.step = data_of<std::int64_t>(step, fn, "step", 1, true);
+    require_shape(step, {1}, fn, "step");
+    SignalCheck signals;
+    EpochResult result;
+    {
+      py::gil_scoped_release release;
+      result = train_epoch(net, rows, yp, swp, op, index_t(order.size()), batch_size, alpha, opt,
+                           state, std::ref(signals));
+    }
+    if (signals.pending) throw *signals.pending;
+    return result.loss_sum;
+  }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
+     py::arg("Y"), py::arg("sample_weight"), py::arg("order"), py::arg("batch_size"),
+     py::arg("alpha"), py::arg("optimizer"), py::arg("state1"), py::arg("state2"), py::arg("step"));
+
+  m.def("predict", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden, Loss loss,
+                      py::array X, std::optional<py::array> out) {
+    const char* fn = "predict";
+    const Network net = network(coefs, intercepts, hidden, loss, fn);
+    const InputRows rows = input_rows(X, fn);
+    py::array result = out ? *out : py::array_t<float>({rows.rows, net.n_outputs()});
+    MatrixView ov = out_matrix(result, fn, "out");
+    {
+      py::gil_scoped_release release;
+      predict(net, rows, ov);
+    }
+    return result;
+  }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
+     py::arg("out") = py::none());
+
+  m.def("loss_and_gradient", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
+                                Loss loss, py::array X, py::array Y, std::optional<py::array> sw,
+                                float alpha, py::list grad_coefs, py::list grad_intercepts) {
+    const char* fn = "loss_and_gradient";
+    const Network net = network(coefs, intercepts, hidden, loss, fn);
+    const InputRows rows = input_rows(X, fn);
+    const float* yp = data_of(Y, fn, "Y", 2);
+    require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");
+    const float* swp = optional_weights(sw, rows.rows, fn);
+    const size_t L = net.layers.size();
+    py::list grads;
+    for (auto g : grad_coefs) grads.append(g);
+    for (auto g : grad_intercepts) grads.append(g);
+    if (grad_coefs.size() != L || grad_intercepts.size() != L)
+      throw py::value_error(where(fn, "grad_coefs") + " and grad_intercepts need " + std::to_string(L) + " arrays each");
+    const std::vector<float*> all = like_params(grads, net, 0, 2 * L, fn, "grad");
+    const std::vector<float*> gw(all.begin(), all.begin() + L), gb(all.begin() + L, all.end());
+    py::gil_scoped_release release;
+    return loss_and_gradient(net, rows, yp, swp, alpha, gw, gb);
+  }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
+     py::arg("Y"), py::arg("sample_weight"), py::arg("alpha"), py::arg("grad_coefs"),
+     py::arg("grad_intercepts"));
+}

@@ -1,0 +1,211 @@
+// GEMM driver: loops, packing, the thread partition and the fused epilogue.
+// Per thread:  for each K block (kc):  pack my B panels;  for each MC block of my rows:
+//   [pack A];  for each B micro-panel (stays in L1):  for each MR strip:  micro-kernel.
+#include "gemm.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+#include "cpu_features.hpp"
+#include "gemm_kernel.hpp"
+#include "threads.hpp"
+
+namespace nnfast {
+
+GemmMicroKernel active_gemm_kernel() {
+#ifdef NNFAST_HAVE_AVX2_KERNEL
+  if (active_isa() == Isa::avx2) return avx2::gemm_kernel_6x16;
+#endif
+  return generic::gemm_kernel_6x16;
+}
+
+namespace {
+
+constexpr index_t MR = kGemmMR, NR = kGemmNR;
+constexpr index_t kSmallM = 4 * kGemmMR;  // below this many rows per thread, B is read in place
+GemmBlocking g_blocking;
+
+index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
+
+// A per-thread scratch buffer, 64-byte aligned, that only ever grows (no allocation
+// once it has reached the working size).
+struct ScratchBuffer {
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
+  std::unique_ptr<float, Free> data;
+  index_t capacity = 0;
+  float* get(index_t n) {
+    if (n > capacity) {
+      const index_t bytes = ((n * index_t(sizeof(float)) + 63) / 64) * 64;
+      data.reset(static_cast<float*>(std::aligned_alloc(64, size_t(bytes))));
+      capacity = n;
+    }
+    return data.get();
+  }
+};
+thread_local ScratchBuffer t_pack_a, t_pack_b;
+
+// Packs B[0:k, j0:j0+NR] (strided) into a k x NR micro-panel, zero-padding columns >= n.
+void pack_b_panel(float* dst, ConstMatrixView b, index_t p0, index_t k, index_t j0) {
+  const index_t n = std::min(NR, b.cols - j0);
+  for (index_t p = 0; p < k; ++p) {
+    const float* src = b.data + (p0 + p) * b.rs + j0 * b.cs;
+    float* d = dst + p * NR;
+    if (b.cs == 1) {
+      for (index_t j = 0; j < n; ++j) d[j] = src[j];
+    } else {
+      for (index_t j = 0; j < n; ++j) d[j] = src[j * b.cs];
+    }
+    for (index_t j = n; j < NR; ++j) d[j] = 0.0f;
+  }
+}
+
+// Packs A[i0:i0+m, p0:p0+k] into MR-row strips, each k-major (rs = 1, cs = MR).
+void pack_a_block(float* dst, ConstMatrixView a, index_t i0, index_t m, index_t p0, index_t k) {
+  for (index_t s = 0; s < m; s += MR) {
+    const index_t rows = std::min(MR, m - s);
+    float* d = dst + s * k;
+    for (index_t p = 0; p < k; ++p) {
+      for (index_t i = 0; i < rows; ++i) d[p * MR + i] = a.data[(i0 + s + i) * a.rs + (p0 + p) * a.cs];
+      for (index_t i = rows; i < MR; ++i) d[p * MR + i] = 0.0f;
+    }
+  }
+}
+
+void apply_epilogue(const GemmEpilogue& ep, float* c, index_t ldc, index_t i0, index_t j0,
+                    index_t m, index_t n) {
+  for (index_t i = 0; i < m; ++i) {
+    float* row = c + i * ldc;
+    if (ep.kind == GemmEpilogue::Kind::bias_activation) {
+      if (ep.bias)
+        for (index_t j = 0; j < n; ++j) row[j] += ep.bias[j0 + j];
+      activation_forward(ep.act, row, row, n);
+    } else {
+      activation_backward(ep.act, row, row, ep.y + (i0 + i) * ep.ldy + j0, n);
+    }
+  }
+}
+
+// C = beta * C (k == 0: the product is empty), then the epilogue.
+void scale_only(MatrixView c, float beta, const GemmEpilogue& ep, index_t r0, index_t r1,
+                index_t j0, index_t j1) {
+  for (index_t i = r0; i < r1; ++i) {
+    float* row = c.data + i * c.ld;
+    for (index_t j = j0; j < j1; ++j) row[j] = beta == 0.0f ? 0.0f : beta * row[j];
+  }
+  if (ep.kind != GemmEpilogue::Kind::none)
+    apply_epilogue(ep, c.data + r0 * c.ld + j0, c.ld, r0, j0, r1 - r0, j1 - j0);
+}
+
+// This thread's share: a contiguous range of NR panels and of MR strips. The grid is
+// fixed by the shape, so every C element is computed the same way for any thread count.
+struct Share {
+  index_t r0, r1, j0, j1;
+  bool empty() const { return r0 >= r1 || j0 >= j1; }
+};
+Share share_of(index_t m, index_t n, int thread, int nthreads) {
+  const index_t panels = ceil_div(n, NR), strips = ceil_div(m, MR);
+  const index_t tn = std::min<index_t>(nthreads, panels);
+  const index_t tm = std::min<index_t>(nthreads / tn, strips);
+  const index_t tj = thread % tn, ti = thread / tn;
+  if (ti >= tm) return {0, 0, 0, 0};
+  auto split = [](index_t total, index_t parts, index_t idx) {
+    return std::pair<index_t, index_t>(total * idx / parts, total * (idx + 1) / parts);
+  };
+  const auto [p0, p1] = split(panels, tn, tj);
+  const auto [s0, s1] = split(strips, tm, ti);
+  return {s0 * MR, std::min(m, s1 * MR), p0 * NR, std::min(n, p1 * NR)};
+}
+
+}  // namespace
+
+GemmBlocking gemm_blocking() { return g_blocking; }
+
+void set_gemm_blocking(GemmBlocking blocking) {
+  NNFAST_CHECK(blocking.kc >= 1 && blocking.mc >= 1, "set_gemm_blocking",
+               "kc and mc must be >= 1, got kc=", blocking.kc, " mc=", blocking.mc);
+  blocking.mc = ceil_div(blocking.mc, MR) * MR;  // whole strips keep the tile grid fixed
+  g_blocking = blocking;
+}
+
+void check_gemm_shapes(const char* fn, MatrixView c, ConstMatrixView a, ConstMatrixView b) {
+  NNFAST_CHECK(a.cols == b.rows, fn, "inner dimensions differ: a is ", a.rows, "x", a.cols,
+               ", b is ", b.rows, "x", b.cols);
+  NNFAST_CHECK(c.rows == a.rows && c.cols == b.cols, fn, "out is ", c.rows, "x", c.cols,
+               ", expected ", a.rows, "x", b.cols);
+  NNFAST_CHECK(a.rows >= 0 && b.cols >= 0 && a.cols >= 0, fn, "negative dimension");
+}
+
+void gemm_team(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
+               const GemmEpilogue& ep, int thread, int nthreads) {
+  const index_t m = c.rows, n = c.cols, k = a.cols;
+  if (m == 0 || n == 0) return;
+  const Share sh = share_of(m, n, thread, nthreads);
+  if (sh.empty()) return;
+  if (k == 0) return scale_only(c, beta, ep, sh.r0, sh.r1, sh.j0, sh.j1);
+
+  const GemmMicroKernel kernel = active_gemm_kernel();
+  const GemmBlocking blk = g_blocking;
+  const index_t rows = sh.r1 - sh.r0, panels = ceil_div(sh.j1 - sh.j0, NR);
+  // Packing B pays only when a panel is reused by several strips; a few rows (inference,
+  // small batches) read row-major B in place. A big A is packed per block (contiguous, L2).
+  const bool b_in_place = b.cs == 1 && rows < kSmallM;
+  const bool pack_a = rows > blk.mc;
+  float* bbuf = t_pack_b.get(std::min(blk.kc, k) * NR * (b_in_place ? 1 : panels));
+  float* abuf = pack_a ? t_pack_a.get(std::min(blk.kc, k) * blk.mc) : nullptr;
+
+  for (index_t pc = 0; pc < k; pc += blk.kc) {
+    const index_t kc = std::min(blk.kc, k - pc);
+    const float beta_k = pc == 0 ? beta : 1.0f;
+    const bool last_k = pc + kc == k;
+    // B micro-panel q: where it lies (full panel, row-major B) or packed.
+    auto panel = [&](index_t q, index_t& ldb) -> const float* {
+      const index_t j = sh.j0 + q * NR;
+      if (b_in_place && j + NR <= b.cols) {
+        ldb = b.rs;
+        return b.data + pc * b.rs + j;
+      }
+      ldb = NR;
+      return bbuf + (b_in_place ? 0 : q * kc * NR);
+    };
+    if (!b_in_place)
+      for (index_t q = 0; q < panels; ++q) pack_b_panel(bbuf + q * kc * NR, b, pc, kc, sh.j0 + q * NR);
+
+    for (index_t ic = sh.r0; ic < sh.r1; ic += blk.mc) {
+      const index_t mc = std::min(blk.mc, sh.r1 - ic);
+      if (pack_a) pack_a_block(abuf, a, ic, mc, pc, kc);
+      for (index_t q = 0; q < panels; ++q) {
+        const index_t j = sh.j0 + q * NR, nr = std::min(NR, sh.j1 - j);
+        if (b_in_place && j + NR > b.cols) pack_b_panel(bbuf, b, pc, kc, j);  // ragged edge
+        index_t ldb;
+        const float* bp = panel(q, ldb);
+        for (index_t ir = 0; ir < mc; ir += MR) {
+          const index_t mr = std::min(MR, mc - ir), i = ic + ir;
+          float* ct = c.data + i * c.ld + j;
+          if (pack_a) {
+            kernel(kc, abuf + ir * kc, 1, MR, bp, ldb, ct, c.ld, alpha, beta_k, mr, nr);
+          } else {
+            kernel(kc, a.data + i * a.rs + pc * a.cs, a.rs, a.cs, bp, ldb, ct, c.ld, alpha, beta_k, mr, nr);
+          }
+          if (last_k && ep.kind != GemmEpilogue::Kind::none) apply_epilogue(ep, ct, c.ld, i, j, mr, nr);
+        }
+      }
+    }
+  }
+}
+
+void gemm(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
+          const GemmEpilogue& ep) {
+  check_gemm_shapes("gemm", c, a, b);
+  const double flops = 2.0 * double(c.rows) * double(c.cols) * double(a.cols);
+  const int nthreads = flops < 2e5 ? 1 : get_num_threads();  // tiny: a fork costs more
+  if (nthreads == 1) return gemm_team(c, a, b, alpha, beta, ep, 0, 1);
+#pragma omp parallel num_threads(nthreads)
+  gemm_team(c, a, b, alpha, beta, ep, omp_get_thread_num(), omp_get_num_threads());
+}
+
+}  // namespace nnfast

@@ -1,0 +1,63 @@
+// Blocked, packed GEMM driver (BLIS's loop structure, our own micro-kernels):
+//   C := alpha * A * B + beta * C, then an optional epilogue fused into the store.
+// Transposes are strides: A^T is the same view with rs and cs swapped.
+#pragma once
+#include "activations.hpp"
+#include "common.hpp"
+
+namespace nnfast {
+
+// Read-only strided matrix: element (i, j) at data[i * rs + j * cs].
+struct ConstMatrixView {
+  const float* data;
+  index_t rows, cols, rs, cs;
+  ConstMatrixView transposed() const { return {data, cols, rows, cs, rs}; }
+};
+
+// Writable row-major matrix with leading dimension ld.
+struct MatrixView {
+  float* data;
+  index_t rows, cols, ld;
+};
+
+inline ConstMatrixView as_const(MatrixView m) { return {m.data, m.rows, m.cols, m.ld, 1}; }
+
+// Applied to each finished tile right after its last K block, while it is hot in L1.
+struct GemmEpilogue {
+  enum class Kind { none, bias_activation, activation_grad };
+  Kind kind = Kind::none;
+  Activation act = Activation::identity;
+  const float* bias = nullptr;  // bias_activation: c[i][j] = act(c[i][j] + bias[j])
+  const float* y = nullptr;     // activation_grad: c[i][j] *= act'(.) through y[i * ldy + j]
+  index_t ldy = 0;
+
+  static GemmEpilogue bias_then(Activation act, const float* bias) {
+    return {Kind::bias_activation, act, bias, nullptr, 0};
+  }
+  static GemmEpilogue times_activation_grad(Activation act, const float* y, index_t ldy) {
+    return {Kind::activation_grad, act, nullptr, y, ldy};
+  }
+};
+
+// Checks shapes (throws std::invalid_argument), then runs on get_num_threads() threads.
+void gemm(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
+          const GemmEpilogue& epilogue = {});
+
+// Work-shared form: every thread of an enclosing parallel region calls it with its own
+// thread index; each computes a fixed share of C's tiles. No check, no barrier inside.
+// The K dimension is never split, so C is bitwise the same for any thread count.
+void gemm_team(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
+               const GemmEpilogue& epilogue, int thread, int nthreads);
+
+// Shape check shared by every entry point that calls gemm_team.
+void check_gemm_shapes(const char* fn, MatrixView c, ConstMatrixView a, ConstMatrixView b);
+
+// Cache blocking. Tests shrink it so that small matrices walk every packing path.
+struct GemmBlocking {
+  index_t kc = 256;  // K block: a 16-column B micro-panel of kc rows is 16 KiB (L1)
+  index_t mc = 144;  // rows of A per block (L2); larger A blocks are packed
+};
+GemmBlocking gemm_blocking();
+void set_gemm_blocking(GemmBlocking blocking);
+
+}  // namespace nnfast

@@ -1,0 +1,55 @@
+// The GEMM micro-kernel contract (BLIS style). One implementation per instruction
+// set, each in its own file and namespace, the tile size in the file name.
+//
+//   C[m x n] := alpha * A[m x k] * Bp[k x NR] + beta * C,     1 <= m <= MR, 1 <= n <= NR
+//
+// A is read where it lies: element (i, p) at a[i * rs_a + p * cs_a]. A packed A panel is
+//   simply rs_a = 1, cs_a = MR. Rows i >= m are never read (their pointers are clamped).
+// B is a k x NR micro-panel: element (p, j) at b[p * ldb + j], all NR columns readable:
+//   either packed (ldb = NR, zero-padded past n) or read in place from a row-major
+//   matrix with at least NR columns left (ldb = its row stride). No alignment assumed.
+// C is row-major with leading dimension ldc; columns j >= n and rows i >= m are never
+//   touched, and C is never read when beta == 0 (so it may hold NaN garbage).
+#pragma once
+#include "common.hpp"
+
+namespace nnfast {
+
+constexpr index_t kGemmMR = 6;
+constexpr index_t kGemmNR = 16;
+
+using GemmMicroKernel = void (*)(index_t k, const float* a, index_t rs_a, index_t cs_a,
+                                 const float* b, index_t ldb, float* c, index_t ldc, float alpha,
+                                 float beta, index_t m, index_t n);
+
+namespace generic {
+void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b,
+                      index_t ldb, float* c, index_t ldc, float alpha, float beta, index_t m, index_t n);
+}
+namespace avx2 {
+void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b,
+                      index_t ldb, float* c, index_t ldc, float alpha, float beta, index_t m, index_t n);
+}
+
+// The micro-kernel for the active ISA (cpu_features.hpp).
+GemmMicroKernel active_gemm_kernel();
+
+// Writes the finished MR x NR accumulator tile `acc` into C per the contract above.
+// Internal linkage on purpose: each ISA file compiles its own copy under its own flags
+// (one shared inline copy could be the AVX2 one, called on a CPU without AVX2).
+namespace {
+inline void gemm_store_tile(const float* acc, float* c, index_t ldc, float alpha, float beta,
+                            index_t m, index_t n) {
+  for (index_t i = 0; i < m; ++i) {
+    float* ci = c + i * ldc;
+    const float* ai = acc + i * kGemmNR;
+    if (beta == 0.0f) {
+      for (index_t j = 0; j < n; ++j) ci[j] = alpha * ai[j];
+    } else {
+      for (index_t j = 0; j < n; ++j) ci[j] = alpha * ai[j] + beta * ci[j];
+    }
+  }
+}
+}  // namespace
+
+}  // namespace nnfast

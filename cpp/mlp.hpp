@@ -1,0 +1,86 @@
+// The whole network: training epochs, the full-batch objective, prediction.
+// Parameters and optimizer state are views of arrays the caller owns.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "activations.hpp"
+#include "gemm.hpp"
+#include "losses.hpp"
+
+namespace nnfast {
+
+struct DenseParams {
+  float* w;  // (fan_in, fan_out), row-major
+  float* b;  // (fan_out,)
+  index_t fan_in, fan_out;
+};
+
+struct Network {
+  std::vector<DenseParams> layers;
+  std::vector<Activation> hidden;  // one per hidden layer: layers.size() - 1
+  Loss loss = Loss::squared_error;
+
+  index_t n_inputs() const { return layers.front().fan_in; }
+  index_t n_outputs() const { return layers.back().fan_out; }
+  // The activation fused into layer l's forward store (the output layer's is the head's).
+  Activation activation_of(size_t l) const {
+    return l + 1 < layers.size() ? hidden[l] : Activation::identity;
+  }
+  index_t widest_output() const;  // the largest fan_out
+  void check(const char* fn) const;  // layer sizes chain, activations count
+};
+
+// Input rows: each row contiguous, rows `row_stride` elements apart, float32 or float64.
+// Rows are converted to float32 as they are used, so X is never copied whole.
+struct InputRows {
+  const void* data;
+  bool is_double;
+  index_t rows, cols, row_stride;
+  void copy_row(index_t i, float* dst) const;
+};
+
+struct OptimizerConfig {
+  enum class Kind { adam, sgd };
+  Kind kind = Kind::adam;
+  float learning_rate = 1e-3f;
+  float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-8f;  // adam
+  float momentum = 0.0f;                                // sgd
+  bool nesterov = false;
+};
+
+// One array per parameter in scikit-learn's order (coefs..., intercepts...):
+// adam: first = m, second = v; sgd: first = velocities, second empty.
+struct OptimizerState {
+  std::vector<float*> first, second;
+  std::int64_t* step;  // adam's t, incremented per batch
+};
+
+// Called by the calling thread between batches; returning true stops the epoch there.
+using StopRequested = std::function<bool()>;
+
+struct EpochResult {
+  double loss_sum = 0.0;  // sum over batches of batch_loss * sum(batch sample weights)
+  index_t batches = 0;
+  bool stopped = false;
+};
+
+// One pass over X[order] in mini-batches, scikit-learn's update rule (see _core.pyi).
+// Y (n, n_outputs) float32; sample_weight (n,) or null. Throws std::invalid_argument on bad
+// shapes or indices, before anything is modified.
+EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
+                        const float* sample_weight, const std::int64_t* order, index_t n_order,
+                        index_t batch_size, float alpha, const OptimizerConfig& opt,
+                        const OptimizerState& state, const StopRequested& stop);
+
+// Full-batch objective sum(sw*loss)/sum(sw) + 0.5*alpha*sum(W^2)/sum(sw), and its gradient
+// written to grad_w[l] / grad_b[l]. Fixed-size row chunks: thread-count independent.
+double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
+                         const float* sample_weight, float alpha,
+                         const std::vector<float*>& grad_w, const std::vector<float*>& grad_b);
+
+// out (n, n_outputs) := f(network(X)), f the head's output activation.
+void predict(const Network& net, const InputRows& X, MatrixView out);
+
+}  // namespace nnfast

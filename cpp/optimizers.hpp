@@ -1,0 +1,29 @@
+// Parameter updates, scikit-learn's rules, one pass each. The L2 penalty and the
+// 1/sum(sample_weight) scale are folded in: g = (grad + alpha * param) * grad_scale.
+#pragma once
+#include "common.hpp"
+
+namespace nnfast {
+
+struct AdamStep {
+  float learning_rate;  // the bias-corrected rate lr * sqrt(1 - b2^t) / (1 - b1^t)
+  float beta1, beta2, epsilon;
+};
+
+// Adam with epsilon added to the uncorrected sqrt(v) (scikit-learn's and Keras' form):
+// m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  param -= lr_t * m / (sqrt(v) + eps).
+void adam_update(float* param, const float* grad, float* m, float* v, index_t n,
+                 const AdamStep& step, float alpha, float grad_scale);
+
+// The bias-corrected Adam rate for step t >= 1 (computed in double).
+float adam_learning_rate(float learning_rate, float beta1, float beta2, std::int64_t t);
+
+// velocity = momentum * velocity - lr * g;
+// param += nesterov ? momentum * velocity - lr * g : velocity.
+void sgd_update(float* param, const float* grad, float* velocity, index_t n, float learning_rate,
+                float momentum, bool nesterov, float alpha, float grad_scale);
+
+// sum(x^2) in float lanes, added up in double: the L2 term of the loss.
+double sum_of_squares(const float* x, index_t n);
+
+}  // namespace nnfast

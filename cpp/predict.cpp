@@ -1,0 +1,74 @@
+// Inference: rows in cache-sized chunks, each chunk through the whole network on one
+// thread (weights stay in cache, no barrier), threads over chunks. One row takes the
+// serial path with no parallel region and no copy of float32 input.
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "mlp.hpp"
+#include "threads.hpp"
+
+namespace nnfast {
+
+namespace {
+
+constexpr index_t kPredictRows = 128;
+
+// Rows [r0, r0 + m) of X through the network into out rows; a and b are scratch of
+// kPredictRows * widest_output floats, xbuf of kPredictRows * n_inputs (float64 input).
+void forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m, MatrixView out,
+                   float* xbuf, float* a, float* b) {
+  ConstMatrixView input;
+  if (X.is_double) {
+    for (index_t r = 0; r < m; ++r) X.copy_row(r0 + r, xbuf + r * X.cols);
+    input = {xbuf, m, X.cols, X.cols, 1};
+  } else {
+    input = {static_cast<const float*>(X.data) + r0 * X.row_stride, m, X.cols, X.row_stride, 1};
+  }
+  const size_t L = net.layers.size();
+  for (size_t l = 0; l < L; ++l) {
+    const DenseParams& p = net.layers[l];
+    const bool last = l + 1 == L;
+    MatrixView y = last ? MatrixView{out.data + r0 * out.ld, m, p.fan_out, out.ld}
+                        : MatrixView{a, m, p.fan_out, p.fan_out};
+    gemm_team(y, input, {p.w, p.fan_in, p.fan_out, p.fan_out, 1}, 1.0f, 0.0f,
+              GemmEpilogue::bias_then(net.activation_of(l), p.b), 0, 1);
+    input = as_const(y);
+    std::swap(a, b);
+  }
+  for (index_t r = 0; r < m; ++r) {
+    float* row = out.data + (r0 + r) * out.ld;
+    output_activation(net.loss, row, row, 1, out.cols);
+  }
+}
+
+}  // namespace
+
+void predict(const Network& net, const InputRows& X, MatrixView out) {
+  net.check("predict");
+  NNFAST_CHECK(X.cols == net.n_inputs(), "predict", "X has ", X.cols,
+               " features, the network expects ", net.n_inputs());
+  NNFAST_CHECK(out.rows == X.rows && out.cols == net.n_outputs(), "predict", "out is ", out.rows,
+               "x", out.cols, ", expected ", X.rows, "x", net.n_outputs());
+  const index_t chunks = (X.rows + kPredictRows - 1) / kPredictRows;
+  const int nthreads = int(std::min<index_t>(get_num_threads(), chunks));
+  // All scratch is allocated here, before any parallel region (nothing may throw in one).
+  const index_t rows = std::min(kPredictRows, X.rows), width = net.widest_output();
+  const index_t per_thread = 2 * rows * width + (X.is_double ? rows * X.cols : 0);
+  std::vector<float> scratch(size_t(per_thread * std::max(nthreads, 1)));
+  auto run = [&](int t, int T) {
+    float* a = scratch.data() + t * per_thread;
+    float* b = a + rows * width;
+    float* xbuf = b + rows * width;
+    for (index_t c = chunks * t / T; c < chunks * (t + 1) / T; ++c) {
+      const index_t r0 = c * kPredictRows;
+      forward_chunk(net, X, r0, std::min(kPredictRows, X.rows - r0), out, xbuf, a, b);
+    }
+  };
+  if (nthreads <= 1) return run(0, 1);
+#pragma omp parallel num_threads(nthreads)
+  run(omp_get_thread_num(), omp_get_num_threads());
+}
+
+}  // namespace nnfast

@@ -1,0 +1,136 @@
+"""Stubs of ``nnfast._core``, the C++ extension (cpp/bindings.cpp).
+
+Conventions for every function here:
+- Arrays are float32 and C-contiguous unless said otherwise. A wrong dtype, layout or
+  shape raises TypeError/ValueError; nothing is silently converted or copied.
+- Outputs are passed in (``out=``-style) and written in place; the GIL is released
+  while C++ computes.
+- Shapes are row-major: x (n, in), w (in, out), y (n, out).
+- A shape mismatch raises ValueError("[function] what is wrong").
+"""
+
+import enum
+from typing import Optional, Sequence
+
+import numpy as np
+
+class Activation(enum.IntEnum):
+    identity = 0
+    logistic = 1
+    tanh = 2
+    relu = 3
+
+class Loss(enum.IntEnum):
+    """The output head: output activation + loss, always the canonical-link pair,
+    so the gradient w.r.t. the pre-activation z is ``(f(z) - y) * sample_weight``."""
+
+    softmax_cross_entropy = 0  # softmax + categorical log-loss (multiclass)
+    logistic_cross_entropy = 1  # sigmoid + binary log-loss per column (binary, multilabel)
+    squared_error = 2  # identity + 0.5 * sum over outputs of (z - y)^2
+    poisson = 3  # exp + half Poisson deviance: exp(z) - y*z (+ const)
+
+# --- machine -----------------------------------------------------------------------
+def isa() -> str: ...  # "avx2" or "generic": the active GEMM micro-kernel
+def cpu_supports_avx2() -> bool: ...
+def set_isa(name: str) -> None: ...  # "avx2" | "generic" (ValueError if unsupported)
+def get_num_threads() -> int: ...
+def set_num_threads(n: int) -> None: ...  # n >= 1
+def get_gemm_blocking() -> tuple[int, int]: ...  # (kc, mc)
+def set_gemm_blocking(kc: int, mc: int) -> None: ...  # tests shrink it to walk packing paths
+
+# --- kernels (each has a naive twin named *_reference with the same signature) -------
+def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float = 1.0,
+         beta: float = 0.0, trans_a: bool = False, trans_b: bool = False) -> None:
+    """out := alpha * op(a) @ op(b) + beta * out. With beta == 0, out is never read."""
+
+def gemm_reference(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float = 1.0,
+                   beta: float = 0.0, trans_a: bool = False, trans_b: bool = False) -> None: ...
+
+def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, activation: Activation,
+                  out: np.ndarray) -> None:
+    """out (n, out) := activation(x (n, in) @ w (in, out) + b (out,))."""
+
+def dense_backward(dz: np.ndarray, x: np.ndarray, w: np.ndarray, dw: np.ndarray,
+                   db: np.ndarray, dx: Optional[np.ndarray] = None) -> None:
+    """dw := x.T @ dz; db := dz.sum(0); dx := dz @ w.T (skipped when dx is None).
+    dz is the gradient w.r.t. the layer's pre-activation."""
+
+def activation_forward(x: np.ndarray, activation: Activation, out: np.ndarray) -> None: ...
+def activation_backward(dy: np.ndarray, y: np.ndarray, activation: Activation,
+                        out: np.ndarray) -> None:
+    """out := dy * f'(x) written through the forward output y = f(x). Any shape (same for all)."""
+
+def output_activation(z: np.ndarray, loss: Loss, out: np.ndarray) -> None:
+    """out := f(z), f the head's output activation (softmax per row, sigmoid, identity, exp)."""
+
+def loss_forward_backward(z: np.ndarray, y: np.ndarray, loss: Loss, grad: np.ndarray,
+                          sample_weight: Optional[np.ndarray] = None) -> float:
+    """Per row i: loss_i from the pre-activation z (n, k) and target y (n, k);
+    grad := (f(z) - y) * sw_i. Returns sum_i sw_i * loss_i (float64; not divided by n).
+    Log-losses clip probabilities to [eps, 1 - eps] (float32 eps) as scikit-learn does."""
+
+def adam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, *,
+                step: int, learning_rate: float, beta1: float = 0.9, beta2: float = 0.999,
+                epsilon: float = 1e-8, alpha: float = 0.0, grad_scale: float = 1.0) -> None:
+    """scikit-learn's Adam, one pass. g = (grad + alpha * param) * grad_scale;
+    m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+    param -= lr * sqrt(1-b2^step)/(1-b1^step) * m / (sqrt(v) + eps). step >= 1 is t after
+    this update's increment."""
+
+def sgd_update(param: np.ndarray, grad: np.ndarray, velocity: np.ndarray, *,
+               learning_rate: float, momentum: float = 0.0, nesterov: bool = False,
+               alpha: float = 0.0, grad_scale: float = 1.0) -> None:
+    """scikit-learn's SGD. g as in adam_update; velocity = momentum*velocity - lr*g;
+    param += momentum*velocity - lr*g if nesterov else velocity."""
+
+# --- whole network ----------------------------------------------------------------------
+class OptimizerConfig:
+    """kind: "adam" or "sgd"; the other fields as in adam_update / sgd_update."""
+
+    def __init__(self, kind: str, learning_rate: float, beta1: float = 0.9,
+                 beta2: float = 0.999, epsilon: float = 1e-8, momentum: float = 0.0,
+                 nesterov: bool = False) -> None: ...
+
+def train_epoch(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
+                activations: Sequence[Activation], loss: Loss, X: np.ndarray,
+                Y: np.ndarray, sample_weight: Optional[np.ndarray], order: np.ndarray,
+                batch_size: int, alpha: float, optimizer: OptimizerConfig,
+                state1: Sequence[np.ndarray], state2: Sequence[np.ndarray],
+                step: np.ndarray) -> float:
+    """One pass of mini-batch training, scikit-learn's update rule, all in C++.
+
+    coefs[i] (fan_in, fan_out), intercepts[i] (fan_out,): float32, updated in place.
+    activations: one per hidden layer (len(coefs) - 1); the output follows `loss`.
+    X: (n, n_features) float32 or float64 with contiguous rows (any row stride); it is never
+       copied whole: each batch's rows are gathered (and converted) into a small buffer.
+    Y: (n, n_outputs) float32 targets (one-hot / indicator for classifiers).
+    sample_weight: (n,) float32 or None.
+    order: (m,) int64 row indices of X in the order to visit (a permutation for shuffling,
+       or a subset: early stopping's training rows). Batches are order[i:i+batch_size].
+    state1/state2: optimizer state, one array per parameter in scikit-learn's order
+       (coefs..., intercepts...): adam m and v; sgd velocities and [] .
+    step: int64 array of shape (1,): adam's t, incremented in place per batch.
+    Per batch: loss_b = sum(sw*loss_i)/sum(sw) + 0.5*alpha*sum(||W||^2)/sum(sw) (weights
+    before the update); grads (dW + alpha*W)/sum(sw), db/sum(sw); then the update.
+    Returns sum over batches of loss_b * sum(sw of the batch) (float64) — divide by the
+    total weight of `order` to get scikit-learn's epoch loss.
+    KeyboardInterrupt (or any exception from a signal handler) is raised between batches,
+    within about a second; parameters and state are then those after the last full batch.
+    """
+
+def predict(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
+            activations: Sequence[Activation], loss: Loss, X: np.ndarray,
+            out: Optional[np.ndarray] = None) -> np.ndarray:
+    """The network's output after the head's activation, (n, n_outputs) float32.
+    X float32 or float64 with contiguous rows. Rows are processed in cache-sized chunks,
+    in parallel over chunks."""
+
+def loss_and_gradient(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
+                      activations: Sequence[Activation], loss: Loss, X: np.ndarray,
+                      Y: np.ndarray, sample_weight: Optional[np.ndarray], alpha: float,
+                      grad_coefs: Sequence[np.ndarray],
+                      grad_intercepts: Sequence[np.ndarray]) -> float:
+    """Full-batch objective and gradient (for L-BFGS and gradient checks):
+    returns sum(sw*loss_i)/sum(sw) + 0.5*alpha*sum(||W||^2)/sum(sw) (float64) and writes
+    its exact gradient into grad_coefs / grad_intercepts (same shapes as the parameters).
+    Rows are processed in fixed-size chunks, so the result does not depend on threads."""
