@@ -1,6 +1,7 @@
 // The only file that includes pybind11: take arrays, check them, release the GIL,
 // call one core function. std::invalid_argument from the core becomes ValueError.
 #include <pybind11/functional.h>
+#include <pybind11/native_enum.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -45,6 +46,12 @@ T* data_of(py::array& a, const char* fn, const char* name, int ndim, bool writab
   return static_cast<T*>(writable ? a.mutable_data() : const_cast<void*>(a.data()));
 }
 
+std::string shape_string(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) s += (d ? ", " : "") + std::to_string(a.shape(d));
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
 void require_shape(const py::array& a, std::initializer_list<index_t> shape, const char* fn,
                    const char* name) {
   bool ok = a.ndim() == py::ssize_t(shape.size());
@@ -55,12 +62,7 @@ void require_shape(const py::array& a, std::initializer_list<index_t> shape, con
     want += (i++ ? ", " : "") + std::to_string(s);
   }
   want += shape.size() == 1 ? ",)" : ")";
-  if (!ok) {
-    std::string got = "(";
-    for (py::ssize_t d = 0; d < a.ndim(); ++d) got += (d ? ", " : "") + std::to_string(a.shape(d));
-    throw py::value_error(where(fn, name) + " has shape " + got + (a.ndim() == 1 ? ",)" : ")") +
-                          ", expected " + want);
-  }
+  if (!ok) throw py::value_error(where(fn, name) + " has shape " + shape_string(a) + ", expected " + want);
 }
 
 ConstMatrixView matrix(py::array& a, const char* fn, const char* name, bool trans = false) {
@@ -80,6 +82,7 @@ InputRows input_rows(py::array& X, const char* fn) {
   if (X.ndim() != 2) throw py::value_error(where(fn, "X") + " must be 2-D");
   const py::ssize_t item = X.itemsize();
   const index_t rows = X.shape(0), cols = X.shape(1);
+  if (rows == 0 || cols == 0) return {X.data(), is_double, rows, cols, cols};  // strides are moot
   if (cols > 1 && X.strides(1) != item) throw py::value_error(where(fn, "X") + " rows must be contiguous");
   if (rows > 1 && (X.strides(0) % item != 0 || X.strides(0) < cols * item))
     throw py::value_error(where(fn, "X") + " rows must not overlap");
@@ -160,11 +163,14 @@ void gemm_binding(py::array a, py::array b, py::array out, float alpha, float be
     gemm(cv, av, bv, alpha, beta);
 }
 
-void elementwise_same_size(const py::array& a, const py::array& b, const char* fn,
-                           const char* name) {
-  if (a.size() != b.size())
-    throw py::value_error(where(fn, name) + " has " + std::to_string(b.size()) +
-                          " elements, expected " + std::to_string(a.size()));
+// Elementwise kernels: `b` must have exactly the shape of `a`.
+void elementwise_same_shape(const py::array& a, const py::array& b, const char* fn,
+                            const char* name) {
+  bool same = a.ndim() == b.ndim();
+  for (py::ssize_t d = 0; same && d < a.ndim(); ++d) same = a.shape(d) == b.shape(d);
+  if (!same)
+    throw py::value_error(where(fn, name) + " has shape " + shape_string(b) + ", expected " +
+                          shape_string(a));
 }
 
 }  // namespace
@@ -172,16 +178,18 @@ void elementwise_same_size(const py::array& a, const py::array& b, const char* f
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast's C++ kernels (see _core.pyi for the documented contract)";
 
-  py::enum_<Activation>(m, "Activation")
+  py::native_enum<Activation>(m, "Activation", "enum.IntEnum")
       .value("identity", Activation::identity)
       .value("logistic", Activation::logistic)
       .value("tanh", Activation::tanh)
-      .value("relu", Activation::relu);
-  py::enum_<Loss>(m, "Loss")
+      .value("relu", Activation::relu)
+      .finalize();
+  py::native_enum<Loss>(m, "Loss", "enum.IntEnum")
       .value("softmax_cross_entropy", Loss::softmax_cross_entropy)
       .value("logistic_cross_entropy", Loss::logistic_cross_entropy)
       .value("squared_error", Loss::squared_error)
-      .value("poisson", Loss::poisson);
+      .value("poisson", Loss::poisson)
+      .finalize();
 
   // ---- machine ----
   m.def("isa", [] { return std::string(isa_name(active_isa())); });
@@ -238,7 +246,7 @@ PYBIND11_MODULE(_core, m) {
     const char* fn = "activation_forward";
     const float* xp = data_of(x, fn, "x", -1);
     float* op = data_of(out, fn, "out", -1, true);
-    elementwise_same_size(x, out, fn, "out");
+    elementwise_same_shape(x, out, fn, "out");
     py::gil_scoped_release release;
     activation_forward(act, op, xp, index_t(x.size()));
   }, py::arg("x"), py::arg("activation"), py::arg("out"));
@@ -248,8 +256,8 @@ PYBIND11_MODULE(_core, m) {
     const float* dyp = data_of(dy, fn, "dy", -1);
     const float* yp = data_of(y, fn, "y", -1);
     float* op = data_of(out, fn, "out", -1, true);
-    elementwise_same_size(dy, y, fn, "y");
-    elementwise_same_size(dy, out, fn, "out");
+    elementwise_same_shape(dy, y, fn, "y");
+    elementwise_same_shape(dy, out, fn, "out");
     py::gil_scoped_release release;
     activation_backward(act, op, dyp, yp, index_t(dy.size()));
   }, py::arg("dy"), py::arg("y"), py::arg("activation"), py::arg("out"));
@@ -290,9 +298,9 @@ PYBIND11_MODULE(_core, m) {
     const float* g = data_of(grad, fn, "grad", -1);
     float* mp = data_of(mm, fn, "m", -1, true);
     float* vp = data_of(v, fn, "v", -1, true);
-    elementwise_same_size(param, grad, fn, "grad");
-    elementwise_same_size(param, mm, fn, "m");
-    elementwise_same_size(param, v, fn, "v");
+    elementwise_same_shape(param, grad, fn, "grad");
+    elementwise_same_shape(param, mm, fn, "m");
+    elementwise_same_shape(param, v, fn, "v");
     NNFAST_CHECK(step >= 1, fn, "step must be >= 1, got ", step);
     const AdamStep s{adam_learning_rate(lr, beta1, beta2, step), beta1, beta2, eps};
     py::gil_scoped_release release;
@@ -307,8 +315,8 @@ PYBIND11_MODULE(_core, m) {
     float* p = data_of(param, fn, "param", -1, true);
     const float* g = data_of(grad, fn, "grad", -1);
     float* vp = data_of(vel, fn, "velocity", -1, true);
-    elementwise_same_size(param, grad, fn, "grad");
-    elementwise_same_size(param, vel, fn, "velocity");
+    elementwise_same_shape(param, grad, fn, "grad");
+    elementwise_same_shape(param, vel, fn, "velocity");
     py::gil_scoped_release release;
     sgd_update(p, g, vp, index_t(param.size()), lr, momentum, nesterov, alpha, scale);
   }, py::arg("param"), py::arg("grad"), py::arg("velocity"), py::kw_only(), py::arg("learning_rate"),

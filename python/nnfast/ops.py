@@ -1,0 +1,418 @@
+"""The kernel API: nnfast's C++ kernels on NumPy arrays.
+
+These are the building blocks the estimators run on, exposed for users who want to build
+or benchmark their own networks. Each function is a thin, checked wrapper over one call
+into the C++ extension (``nnfast._core``); the GIL is released while it computes.
+
+Conventions
+-----------
+- **float32, C-contiguous, no silent copies.** Every array argument must be a
+  ``numpy.ndarray`` of dtype float32 in C order. A wrong type or dtype raises
+  ``TypeError``; a non-contiguous layout, a read-only output or a wrong shape raises
+  ``ValueError``. Messages read ``"[function] argument: problem"``. Convert once with
+  ``np.ascontiguousarray(x, dtype=np.float32)`` if needed.
+- **Row-major shapes.** A batch of ``n`` samples is ``x (n, in)``; a layer's weights are
+  ``w (in, out)`` and its bias ``b (out,)``, so a dense layer is ``x @ w + b``, as in
+  scikit-learn's ``coefs_`` / ``intercepts_``.
+- **Outputs.** Functions return new arrays unless an ``out=`` array is given, which is
+  written in place and returned. Optimizer updates work in place and return ``None``.
+- **Names.** Activations are ``"identity"``, ``"logistic"``, ``"tanh"``, ``"relu"``.
+  Output heads (activation + loss, always the canonical-link pair, so the gradient with
+  respect to the pre-activation ``z`` is ``f(z) - y``) are ``"softmax_cross_entropy"``,
+  ``"logistic_cross_entropy"``, ``"squared_error"`` and ``"poisson"``.
+- **Threads.** Kernels run on :func:`get_num_threads` OpenMP threads. Work is never
+  split along a reduction dimension, so results are bitwise identical for any count.
+
+Examples
+--------
+>>> import numpy as np
+>>> from nnfast import ops
+>>> x = np.ones((4, 3), dtype=np.float32)
+>>> w = np.full((3, 2), 0.5, dtype=np.float32)
+>>> b = np.zeros(2, dtype=np.float32)
+>>> ops.dense_forward(x, w, b, "relu")
+array([[1.5, 1.5],
+       [1.5, 1.5],
+       [1.5, 1.5],
+       [1.5, 1.5]], dtype=float32)
+"""
+
+import numpy as np
+
+from . import _core
+
+__all__ = [
+    "gemm",
+    "dense_forward",
+    "dense_backward",
+    "activation_forward",
+    "activation_backward",
+    "output_activation",
+    "output_loss",
+    "softmax_cross_entropy",
+    "adam_update",
+    "sgd_update",
+    "set_num_threads",
+    "get_num_threads",
+    "isa",
+]
+
+
+# --- validation (the one helper every wrapper uses) ------------------------------------
+def _check(fn, name, arr, shape=None, *, ndim=None, writeable=False):
+    """Return ``arr`` unchanged if it is a float32 C-contiguous ndarray of the expected shape.
+
+    ``shape`` is a tuple whose entries are ints (must match) or None (any size);
+    ``ndim`` alone checks only the number of dimensions. Raises TypeError for a wrong
+    type or dtype and ValueError for a wrong layout, shape or a read-only output.
+    """
+    where = f"[{fn}] {name}"
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{where} must be a numpy.ndarray, got {type(arr).__name__}")
+    if arr.dtype != np.float32:
+        raise TypeError(f"{where} must have dtype float32, got {arr.dtype} "
+                        "(nnfast.ops never converts; use arr.astype(np.float32))")
+    if not arr.flags.c_contiguous:
+        raise ValueError(f"{where} must be C-contiguous (use np.ascontiguousarray)")
+    if writeable and not arr.flags.writeable:
+        raise ValueError(f"{where} is read-only but is written in place")
+    if shape is not None:
+        ndim = len(shape)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{where} must be {ndim}-D, got shape {arr.shape}")
+    if shape is not None and any(e is not None and e != s for e, s in zip(shape, arr.shape)):
+        expected = "(" + ", ".join("*" if e is None else str(e) for e in shape) + ")"
+        raise ValueError(f"{where} has shape {arr.shape}, expected {expected}")
+    return arr
+
+
+def _out(fn, out, shape):
+    """A new float32 array of ``shape`` when ``out`` is None, else the checked ``out``."""
+    if out is None:
+        return np.empty(shape, dtype=np.float32)
+    return _check(fn, "out", out, shape, writeable=True)
+
+
+def _enum(fn, kind, value):
+    """Map a name such as ``"relu"`` (or an enum member) to the ``_core`` enum ``kind``."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str) and value in kind.__members__:
+        return kind.__members__[value]
+    raise ValueError(f"[{fn}] unknown {kind.__name__.lower()} {value!r}; "
+                     f"allowed: {', '.join(kind.__members__)}")
+
+
+# --- GEMM and dense layers ----------------------------------------------------------------
+def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
+    """General matrix product ``out := alpha * op(a) @ op(b) + beta * out``.
+
+    ``op(a)`` is ``a.T`` when ``trans_a`` else ``a`` (likewise for ``b``); the transpose is
+    read through strides, never materialized.
+
+    Parameters
+    ----------
+    a : ndarray, float32, shape (m, k), or (k, m) with ``trans_a=True``
+    b : ndarray, float32, shape (k, n), or (n, k) with ``trans_b=True``
+    trans_a, trans_b : bool
+    alpha, beta : float
+        With ``beta == 0`` the previous content of ``out`` is never read (it may hold NaN).
+        A nonzero ``beta`` requires ``out``.
+    out : ndarray, float32, shape (m, n), optional
+        Written in place. Allocated when None.
+
+    Returns
+    -------
+    out : ndarray, float32, shape (m, n)
+    """
+    a = _check("gemm", "a", a, ndim=2)
+    b = _check("gemm", "b", b, ndim=2)
+    m, k = a.shape[::-1] if trans_a else a.shape
+    k_b, n = b.shape[::-1] if trans_b else b.shape
+    if k != k_b:
+        raise ValueError(f"[gemm] inner dimensions differ: op(a) is {m}x{k}, "
+                         f"op(b) is {k_b}x{n}")
+    if out is None and beta != 0.0:
+        raise ValueError("[gemm] beta != 0 reads out, so out must be given")
+    out = _out("gemm", out, (m, n))
+    _core.gemm(a, b, out, alpha=alpha, beta=beta, trans_a=trans_a, trans_b=trans_b)
+    return out
+
+
+def dense_forward(x, w, b, activation="relu", out=None):
+    """Forward pass of a dense layer: ``out = f(x @ w + b)``.
+
+    The bias and the activation are applied while each output tile is still in cache.
+
+    Parameters
+    ----------
+    x : ndarray, float32, shape (n, in)
+    w : ndarray, float32, shape (in, out)
+    b : ndarray, float32, shape (out,)
+    activation : {"identity", "logistic", "tanh", "relu"}
+        ``f``, applied elementwise: ``logistic(t) = 1 / (1 + exp(-t))``,
+        ``relu(t) = max(t, 0)``.
+    out : ndarray, float32, shape (n, out), optional
+
+    Returns
+    -------
+    out : ndarray, float32, shape (n, out)
+    """
+    act = _enum("dense_forward", _core.Activation, activation)
+    x = _check("dense_forward", "x", x, ndim=2)
+    w = _check("dense_forward", "w", w, (x.shape[1], None))
+    b = _check("dense_forward", "b", b, (w.shape[1],))
+    out = _out("dense_forward", out, (x.shape[0], w.shape[1]))
+    _core.dense_forward(x, w, b, act, out)
+    return out
+
+
+def dense_backward(dz, x, w, *, need_dx=True):
+    """Backward pass of a dense layer ``z = x @ w + b``.
+
+    Parameters
+    ----------
+    dz : ndarray, float32, shape (n, out)
+        Gradient of the objective with respect to the pre-activation ``z``. To go through
+        an activation first, use :func:`activation_backward`.
+    x : ndarray, float32, shape (n, in)
+        The layer's input.
+    w : ndarray, float32, shape (in, out)
+    need_dx : bool
+        Compute ``dx`` (False for the first layer, whose input needs no gradient).
+
+    Returns
+    -------
+    dx : ndarray, float32, shape (n, in), or None when ``need_dx`` is False
+        ``dz @ w.T``
+    dw : ndarray, float32, shape (in, out)
+        ``x.T @ dz``
+    db : ndarray, float32, shape (out,)
+        ``dz.sum(axis=0)``
+    """
+    x = _check("dense_backward", "x", x, ndim=2)
+    w = _check("dense_backward", "w", w, (x.shape[1], None))
+    dz = _check("dense_backward", "dz", dz, (x.shape[0], w.shape[1]))
+    dw = np.empty_like(w)
+    db = np.empty(w.shape[1], dtype=np.float32)
+    dx = np.empty_like(x) if need_dx else None
+    _core.dense_backward(dz, x, w, dw, db, dx)
+    return dx, dw, db
+
+
+# --- activations ----------------------------------------------------------------------------
+def activation_forward(x, activation):
+    """Elementwise activation ``y = f(x)``, any shape.
+
+    Parameters
+    ----------
+    x : ndarray, float32
+    activation : {"identity", "logistic", "tanh", "relu"}
+        ``logistic`` is evaluated without overflow for any ``|x|``.
+
+    Returns
+    -------
+    y : ndarray, float32, same shape as ``x``
+    """
+    act = _enum("activation_forward", _core.Activation, activation)
+    x = _check("activation_forward", "x", x)
+    out = np.empty_like(x)
+    _core.activation_forward(x, act, out)
+    return out
+
+
+def activation_backward(dy, y, activation):
+    """Gradient through an activation: ``dx = dy * f'(x)``, written through ``y = f(x)``.
+
+    ``f'`` from the forward output: identity 1, logistic ``y * (1 - y)``, tanh ``1 - y**2``,
+    relu ``1 if y > 0 else 0``.
+
+    Parameters
+    ----------
+    dy : ndarray, float32
+        Gradient with respect to the activation's output.
+    y : ndarray, float32, same shape as ``dy``
+        The forward output ``f(x)``.
+    activation : {"identity", "logistic", "tanh", "relu"}
+
+    Returns
+    -------
+    dx : ndarray, float32, same shape as ``dy``
+    """
+    act = _enum("activation_backward", _core.Activation, activation)
+    dy = _check("activation_backward", "dy", dy)
+    y = _check("activation_backward", "y", y, dy.shape)
+    out = np.empty_like(dy)
+    _core.activation_backward(dy, y, act, out)
+    return out
+
+
+# --- output heads and losses ------------------------------------------------------------------
+def output_activation(z, loss="softmax_cross_entropy"):
+    """The output of a head: softmax per row, sigmoid, identity or exp of ``z``.
+
+    Parameters
+    ----------
+    z : ndarray, float32, shape (n, k)
+        Pre-activations of the output layer.
+    loss : {"softmax_cross_entropy", "logistic_cross_entropy", "squared_error", "poisson"}
+        The head, whose output activation is applied.
+
+    Returns
+    -------
+    p : ndarray, float32, shape (n, k)
+    """
+    head = _enum("output_activation", _core.Loss, loss)
+    z = _check("output_activation", "z", z, ndim=2)
+    out = np.empty_like(z)
+    _core.output_activation(z, head, out)
+    return out
+
+
+def output_loss(z, y, loss="softmax_cross_entropy", sample_weight=None):
+    """Mean loss of an output head and its gradient with respect to the pre-activation.
+
+    With ``p = f(z)`` the head's output and ``s`` the sample weights (ones by default),
+    per row ``i``:
+
+    - ``softmax_cross_entropy``: ``p = softmax(z_i)``, ``l_i = -sum_j y_ij log p_ij``
+    - ``logistic_cross_entropy``: ``p = sigmoid(z)``,
+      ``l_i = -sum_j [y_ij log p_ij + (1 - y_ij) log(1 - p_ij)]``
+    - ``squared_error``: ``p = z``, ``l_i = 0.5 * sum_j (z_ij - y_ij)**2``
+    - ``poisson``: ``p = exp(z)``, half the Poisson deviance as scikit-learn writes it,
+      ``l_i = sum_j [y_ij log(y_ij / p_ij) - y_ij + p_ij]`` (``0 log 0 = 0``; targets
+      ``y >= 0``)
+
+    The log-losses clip ``p`` to ``[eps, 1 - eps]``, ``eps`` the float32 machine epsilon,
+    as scikit-learn does. The returned value is
+    ``L = sum_i s_i l_i / sum_i s_i`` and its gradient is
+    ``dL/dz_i = s_i (p_i - y_i) / sum_i s_i`` (the canonical-link shortcut).
+
+    Parameters
+    ----------
+    z : ndarray, float32, shape (n, k)
+    y : ndarray, float32, shape (n, k)
+        Targets: one-hot rows, 0/1 indicators, real values or counts.
+    loss : {"softmax_cross_entropy", "logistic_cross_entropy", "squared_error", "poisson"}
+    sample_weight : ndarray, float32, shape (n,), optional
+
+    Returns
+    -------
+    loss : float
+        The weighted mean loss ``L``.
+    grad : ndarray, float32, shape (n, k)
+        ``dL/dz``.
+    """
+    fn = "output_loss"
+    head = _enum(fn, _core.Loss, loss)
+    z = _check(fn, "z", z, ndim=2)
+    y = _check(fn, "y", y, z.shape)
+    if sample_weight is not None:
+        _check(fn, "sample_weight", sample_weight, (z.shape[0],))
+    grad = np.empty_like(z)
+    total = _core.loss_forward_backward(z, y, head, grad, sample_weight)
+    weight_sum = z.shape[0] if sample_weight is None else float(sample_weight.sum(dtype=np.float64))
+    grad /= np.float32(weight_sum)
+    return total / weight_sum, grad
+
+
+def softmax_cross_entropy(logits, y, sample_weight=None):
+    """Softmax + categorical cross-entropy, fused: ``output_loss(logits, y,
+    "softmax_cross_entropy", sample_weight)``.
+
+    ``p_i = softmax(logits_i)`` (computed stably, finite for any finite logits), loss
+    ``L = sum_i s_i * (-sum_j y_ij log p_ij) / sum_i s_i`` with ``p`` clipped to
+    ``[eps, 1 - eps]``, gradient ``dL/dlogits_i = s_i (p_i - y_i) / sum_i s_i``.
+
+    Parameters
+    ----------
+    logits : ndarray, float32, shape (n, k)
+    y : ndarray, float32, shape (n, k)
+        One-hot (or soft) targets; rows sum to 1.
+    sample_weight : ndarray, float32, shape (n,), optional
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray, float32, shape (n, k)
+    """
+    return output_loss(logits, y, "softmax_cross_entropy", sample_weight)
+
+
+# --- optimizers ---------------------------------------------------------------------------------
+def _check_state(fn, param, **arrays):
+    _check(fn, "param", param, writeable=True)
+    for name, arr in arrays.items():
+        _check(fn, name, arr, param.shape, writeable=name != "grad")
+
+
+def adam_update(param, grad, m, v, *, step, learning_rate=1e-3, beta1=0.9, beta2=0.999,
+                epsilon=1e-8, alpha=0.0, grad_scale=1.0):
+    """One Adam step in place, scikit-learn's rule, in one pass over memory.
+
+    ::
+
+        g     = (grad + alpha * param) * grad_scale
+        m     = beta1 * m + (1 - beta1) * g
+        v     = beta2 * v + (1 - beta2) * g**2
+        lr_t  = learning_rate * sqrt(1 - beta2**step) / (1 - beta1**step)
+        param = param - lr_t * m / (sqrt(v) + epsilon)
+
+    ``epsilon`` is added to the uncorrected ``sqrt(v)`` (as scikit-learn and Keras do).
+    ``alpha`` is an L2 penalty coupled into the gradient; ``grad_scale`` is typically
+    ``1 / batch_size``.
+
+    Parameters
+    ----------
+    param, grad, m, v : ndarray, float32, all of the same shape
+        ``param``, ``m`` and ``v`` are updated in place.
+    step : int
+        ``t >= 1``, the number of this update (1 for the first).
+    learning_rate, beta1, beta2, epsilon, alpha, grad_scale : float
+    """
+    _check_state("adam_update", param, grad=grad, m=m, v=v)
+    if step < 1:
+        raise ValueError(f"[adam_update] step must be >= 1 (the first update is 1), got {step}")
+    _core.adam_update(param, grad, m, v, step=step, learning_rate=learning_rate,
+                      beta1=beta1, beta2=beta2, epsilon=epsilon, alpha=alpha,
+                      grad_scale=grad_scale)
+
+
+def sgd_update(param, grad, velocity, *, learning_rate=1e-3, momentum=0.0, nesterov=False,
+               alpha=0.0, grad_scale=1.0):
+    """One SGD step with (Nesterov) momentum in place, scikit-learn's rule.
+
+    ::
+
+        g        = (grad + alpha * param) * grad_scale
+        velocity = momentum * velocity - learning_rate * g
+        param    = param + momentum * velocity - learning_rate * g   if nesterov
+        param    = param + velocity                                  otherwise
+
+    Parameters
+    ----------
+    param, grad, velocity : ndarray, float32, all of the same shape
+        ``param`` and ``velocity`` are updated in place.
+    learning_rate, momentum, alpha, grad_scale : float
+    nesterov : bool
+    """
+    _check_state("sgd_update", param, grad=grad, velocity=velocity)
+    _core.sgd_update(param, grad, velocity, learning_rate=learning_rate, momentum=momentum,
+                     nesterov=nesterov, alpha=alpha, grad_scale=grad_scale)
+
+
+# --- machine ------------------------------------------------------------------------------------
+def set_num_threads(n):
+    """Set the number of threads nnfast's kernels use (``n >= 1``)."""
+    _core.set_num_threads(n)
+
+
+def get_num_threads():
+    """The number of threads nnfast's kernels use (default: ``OMP_NUM_THREADS``, else the
+    number of cores)."""
+    return _core.get_num_threads()
+
+
+def isa():
+    """The instruction set of the active GEMM micro-kernel: ``"avx2"`` or ``"generic"``."""
+    return _core.isa()

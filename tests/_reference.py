@@ -1,0 +1,233 @@
+"""NumPy float64 reference implementations: the oracles the kernel tests compare against.
+
+Plain NumPy, no nnfast import, written to read like the math in ``nnfast/_core.pyi``.
+Every function takes float32 or float64 arrays and computes in float64.
+"""
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+EPS32 = float(np.finfo(np.float32).eps)
+ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+LOSSES = ("softmax_cross_entropy", "logistic_cross_entropy", "squared_error", "poisson")
+
+
+def f64(a):
+    return np.asarray(a, dtype=np.float64)
+
+
+# --- GEMM -------------------------------------------------------------------------------------
+def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    """alpha * op(a) @ op(b) + beta * c; c is not read when beta == 0."""
+    op_a = f64(a).T if trans_a else f64(a)
+    op_b = f64(b).T if trans_b else f64(b)
+    product = alpha * (op_a @ op_b)
+    return product if beta == 0.0 else product + beta * f64(c)
+
+
+def gemm_error_bound(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    """Elementwise float32 rounding bound for any summation order:
+    (k + 3) * eps * (|alpha| |op(a)| @ |op(b)| + |beta c|), doubled for safety."""
+    k = a.shape[0] if trans_a else a.shape[1]
+    scale = gemm(np.abs(a), np.abs(b), None if c is None else np.abs(c), alpha=abs(alpha),
+                 beta=abs(beta), trans_a=trans_a, trans_b=trans_b)
+    return 2.0 * (k + 3) * EPS32 * scale + 1e-30
+
+
+# --- activations -----------------------------------------------------------------------------
+def activation(x, name):
+    x = f64(x)
+    if name == "identity":
+        return x.copy()
+    if name == "logistic":
+        return expit(x)
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    raise ValueError(name)
+
+
+def activation_grad_from_output(y, name):
+    """f'(x) written through y = f(x)."""
+    y = f64(y)
+    if name == "identity":
+        return np.ones_like(y)
+    if name == "logistic":
+        return y * (1.0 - y)
+    if name == "tanh":
+        return 1.0 - y * y
+    if name == "relu":
+        return (y > 0).astype(np.float64)
+    raise ValueError(name)
+
+
+# --- output heads ----------------------------------------------------------------------------
+def softmax(z):
+    z = f64(z)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def output_activation(z, loss):
+    if loss == "softmax_cross_entropy":
+        return softmax(z)
+    if loss == "logistic_cross_entropy":
+        return expit(f64(z))
+    if loss == "squared_error":
+        return f64(z).copy()
+    if loss == "poisson":
+        return np.exp(f64(z))
+    raise ValueError(loss)
+
+
+def loss_per_row(z, y, loss):
+    """l_i for each row of the pre-activation z (n, k) and target y (n, k).
+
+    Log-losses clip p to [eps, 1 - eps] (float32 eps), as scikit-learn does. Poisson is
+    half the deviance with its y-only constant, as scikit-learn writes it:
+    xlogy(y, y / exp(z)) - y + exp(z), summed over outputs."""
+    z, y = f64(z), f64(y)
+    p = output_activation(z, loss)
+    if loss == "softmax_cross_entropy":
+        return -xlogy(y, np.clip(p, EPS32, 1 - EPS32)).sum(axis=1)
+    if loss == "logistic_cross_entropy":
+        p = np.clip(p, EPS32, 1 - EPS32)
+        return -(xlogy(y, p) + xlogy(1 - y, 1 - p)).sum(axis=1)
+    if loss == "squared_error":
+        return 0.5 * ((z - y) ** 2).sum(axis=1)
+    if loss == "poisson":
+        return (xlogy(y, y) - y * z - y + np.exp(z)).sum(axis=1)
+    raise ValueError(loss)
+
+
+def loss_forward_backward(z, y, loss, sample_weight=None):
+    """(sum_i sw_i l_i, grad = (f(z) - y) * sw_i), as _core.loss_forward_backward."""
+    sw = np.ones(len(z)) if sample_weight is None else f64(sample_weight)
+    total = float(sw @ loss_per_row(z, y, loss))
+    grad = (output_activation(z, loss) - f64(y)) * sw[:, None]
+    return total, grad
+
+
+# --- whole network -----------------------------------------------------------------------------
+def forward(coefs, intercepts, activations, X):
+    """Hidden outputs [X, h_1, ..., h_L] and the output pre-activation z."""
+    layers = [f64(X)]
+    for w, b, act in zip(coefs[:-1], intercepts[:-1], activations):
+        layers.append(activation(layers[-1] @ f64(w) + f64(b), act))
+    z = layers[-1] @ f64(coefs[-1]) + f64(intercepts[-1])
+    return layers, z
+
+
+def predict(coefs, intercepts, activations, loss, X):
+    return output_activation(forward(coefs, intercepts, activations, X)[1], loss)
+
+
+def _weights(sample_weight, n):
+    return np.ones(n) if sample_weight is None else f64(sample_weight)
+
+
+def objective(coefs, intercepts, activations, loss, X, Y, sample_weight, alpha):
+    """sum(sw*l_i)/sum(sw) + 0.5*alpha*sum(||W||^2)/sum(sw)."""
+    sw = _weights(sample_weight, len(X))
+    _, z = forward(coefs, intercepts, activations, X)
+    penalty = 0.5 * alpha * sum(float((f64(w) ** 2).sum()) for w in coefs)
+    return (float(sw @ loss_per_row(z, Y, loss)) + penalty) / sw.sum()
+
+
+def loss_and_gradient(coefs, intercepts, activations, loss, X, Y, sample_weight, alpha):
+    """The objective and its exact gradient by backpropagation (float64)."""
+    sw = _weights(sample_weight, len(X))
+    total = sw.sum()
+    layers, z = forward(coefs, intercepts, activations, X)
+    delta = (output_activation(z, loss) - f64(Y)) * sw[:, None]
+    grad_coefs, grad_intercepts = [None] * len(coefs), [None] * len(coefs)
+    for i in reversed(range(len(coefs))):
+        grad_coefs[i] = (layers[i].T @ delta + alpha * f64(coefs[i])) / total
+        grad_intercepts[i] = delta.sum(axis=0) / total
+        if i > 0:
+            delta = (delta @ f64(coefs[i]).T) * activation_grad_from_output(
+                layers[i], activations[i - 1])
+    value = objective(coefs, intercepts, activations, loss, X, Y, sample_weight, alpha)
+    return value, grad_coefs, grad_intercepts
+
+
+def finite_difference_gradient(func, params, h=1e-6):
+    """Central differences of func() with respect to every entry of each float64 array
+    in params (perturbed in place and restored)."""
+    grads = []
+    for p in params:
+        g = np.empty_like(p)
+        for idx in np.ndindex(p.shape):
+            saved = p[idx]
+            p[idx] = saved + h
+            up = func()
+            p[idx] = saved - h
+            down = func()
+            p[idx] = saved
+            g[idx] = (up - down) / (2 * h)
+        grads.append(g)
+    return grads
+
+
+# --- optimizers (scikit-learn's rules) ------------------------------------------------------------
+def adam_update(param, grad, m, v, *, step, learning_rate, beta1=0.9, beta2=0.999,
+                epsilon=1e-8, alpha=0.0, grad_scale=1.0):
+    """Returns new (param, m, v)."""
+    param, m, v = f64(param), f64(m), f64(v)
+    g = (f64(grad) + alpha * param) * grad_scale
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    lr_t = learning_rate * np.sqrt(1 - beta2**step) / (1 - beta1**step)
+    return param - lr_t * m / (np.sqrt(v) + epsilon), m, v
+
+
+def sgd_update(param, grad, velocity, *, learning_rate, momentum=0.0, nesterov=False,
+               alpha=0.0, grad_scale=1.0):
+    """Returns new (param, velocity)."""
+    param, velocity = f64(param), f64(velocity)
+    g = (f64(grad) + alpha * param) * grad_scale
+    velocity = momentum * velocity - learning_rate * g
+    step = momentum * velocity - learning_rate * g if nesterov else velocity
+    return param + step, velocity
+
+
+def train_epoch(coefs, intercepts, activations, loss, X, Y, sample_weight, order,
+                batch_size, alpha, optimizer, state1, state2, step):
+    """One epoch as _core.train_epoch documents it, in float64.
+
+    Per batch B = order[i:i+batch_size], S = sum(sw_B):
+      loss_b = sum(sw*l_i)/S + 0.5*alpha*sum(||W||^2)/S     (weights before the update)
+      grads  = (dW + alpha*W)/S, db/S                        (= the objective's gradient)
+      then one optimizer update per parameter, in the order coefs..., intercepts...;
+      adam's t is incremented before its update.
+    Returns (coefs, intercepts, state1, state2, step, sum over batches of loss_b * S).
+
+    optimizer: dict(kind="adam"|"sgd", learning_rate, beta1, beta2, epsilon, momentum,
+    nesterov).
+    """
+    params = [f64(p) for p in list(coefs) + list(intercepts)]
+    state1, state2 = [f64(s) for s in state1], [f64(s) for s in state2]
+    n_layers = len(coefs)
+    sw_all = _weights(sample_weight, len(X))
+    loss_sum = 0.0
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        sw = sw_all[rows]
+        value, gc, gi = loss_and_gradient(params[:n_layers], params[n_layers:], activations,
+                                          loss, f64(X)[rows], f64(Y)[rows], sw, alpha)
+        loss_sum += value * sw.sum()
+        grads = gc + gi
+        if optimizer["kind"] == "adam":
+            step += 1
+            for j, g in enumerate(grads):
+                params[j], state1[j], state2[j] = adam_update(
+                    params[j], g, state1[j], state2[j], step=step,
+                    learning_rate=optimizer["learning_rate"], beta1=optimizer["beta1"],
+                    beta2=optimizer["beta2"], epsilon=optimizer["epsilon"])
+        else:
+            for j, g in enumerate(grads):
+                params[j], state1[j] = sgd_update(
+                    params[j], g, state1[j], learning_rate=optimizer["learning_rate"],
+                    momentum=optimizer["momentum"], nesterov=optimizer["nesterov"])
+    return params[:n_layers], params[n_layers:], state1, state2, step, loss_sum

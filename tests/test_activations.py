@@ -1,0 +1,138 @@
+"""Elementwise activations (cpp/activations.*) and the output heads' activations."""
+
+import numpy as np
+import pytest
+
+import _reference as ref
+from nnfast import _core, ops
+
+F32_MAX = float(np.finfo(np.float32).max)
+EXTREMES = np.array([-F32_MAX, -1e30, -1e4, -104.0, -89.0, -88.0, -20.0, -1e-30, 0.0,
+                     1e-30, 20.0, 88.0, 89.0, 104.0, 1e4, 1e30, F32_MAX], dtype=np.float32)
+
+
+def random_values(shape, seed=0, scale=4.0):
+    return (scale * np.random.default_rng(seed).standard_normal(shape)).astype(np.float32)
+
+
+def assert_close_f32(actual, expected):
+    """A few float32 ulps of the float64 value (absolute near zero)."""
+    assert actual.dtype == np.float32
+    np.testing.assert_allclose(actual, expected, rtol=4 * ref.EPS32, atol=1e-37)
+
+
+@pytest.mark.parametrize("activation", ref.ACTIVATIONS)
+@pytest.mark.parametrize("shape", [(0,), (1,), (37,), (7, 33), (2, 3, 5)])
+def test_activation_forward_matches_reference(activation, shape):
+    x = random_values(shape)
+    out = np.full(shape, np.nan, dtype=np.float32)
+    _core.activation_forward(x, _core.Activation.__members__[activation], out)
+    assert_close_f32(out, ref.activation(x, activation))
+    np.testing.assert_array_equal(ops.activation_forward(x, activation), out)
+
+
+@pytest.mark.parametrize("activation", ref.ACTIVATIONS)
+@pytest.mark.parametrize("shape", [(1,), (37,), (7, 33), (2, 3, 5)])
+def test_activation_backward_matches_reference(activation, shape):
+    y = ops.activation_forward(random_values(shape, seed=1), activation)
+    dy = random_values(shape, seed=2)
+    out = np.full(shape, np.nan, dtype=np.float32)
+    _core.activation_backward(dy, y, _core.Activation.__members__[activation], out)
+    expected = ref.f64(dy) * ref.activation_grad_from_output(y, activation)
+    # float32 1 - y*y cancels near |y| = 1 (as in scikit-learn): an absolute error of
+    # a few eps * |dy| is inherent, not a kernel defect.
+    bound = 4 * ref.EPS32 * (np.abs(expected) + np.abs(dy))
+    assert np.all(np.abs(out - expected) <= bound)
+    np.testing.assert_array_equal(ops.activation_backward(dy, y, activation), out)
+
+
+@pytest.mark.parametrize("activation", ref.ACTIVATIONS)
+def test_activation_forward_extreme_inputs_stay_finite(activation):
+    y = ops.activation_forward(EXTREMES, activation)
+    assert np.all(np.isfinite(y))
+    assert_close_f32(y, ref.activation(EXTREMES, activation))
+    dx = ops.activation_backward(np.ones_like(y), y, activation)
+    assert np.all(np.isfinite(dx))
+
+
+def test_logistic_and_tanh_saturate_exactly():
+    big = np.array([-1e30, 1e30], dtype=np.float32)
+    np.testing.assert_array_equal(ops.activation_forward(big, "logistic"), [0.0, 1.0])
+    np.testing.assert_array_equal(ops.activation_forward(big, "tanh"), [-1.0, 1.0])
+
+
+def test_relu_gradient_is_zero_at_zero():
+    y = np.array([0.0, 0.0, 2.0], dtype=np.float32)
+    dy = np.array([5.0, -5.0, 3.0], dtype=np.float32)
+    np.testing.assert_array_equal(ops.activation_backward(dy, y, "relu"), [0.0, 0.0, 3.0])
+
+
+# --- output activations --------------------------------------------------------------------------
+@pytest.mark.parametrize("loss", ref.LOSSES)
+def test_output_activation_matches_reference(loss):
+    z = random_values((9, 7), seed=3, scale=2.0)
+    out = np.full_like(z, np.nan)
+    _core.output_activation(z, _core.Loss.__members__[loss], out)
+    np.testing.assert_allclose(out, ref.output_activation(z, loss), rtol=8 * ref.EPS32,
+                               atol=1e-37)
+    np.testing.assert_array_equal(ops.output_activation(z, loss), out)
+
+
+def test_softmax_of_huge_logits_is_finite_and_normalized():
+    z = np.array([[1e30, -1e30, 0.0], [F32_MAX, F32_MAX, -F32_MAX], [-1e4, -1e4, -1e4]],
+                 dtype=np.float32)
+    p = ops.output_activation(z, "softmax_cross_entropy")
+    assert np.all(np.isfinite(p))
+    np.testing.assert_allclose(p, [[1, 0, 0], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
+
+
+# --- errors ----------------------------------------------------------------------------------------
+def test_unknown_activation_lists_allowed_names():
+    x = np.ones(3, np.float32)
+    with pytest.raises(ValueError, match=r"\[activation_forward\].*'gelu'.*identity, logistic, tanh, relu"):
+        ops.activation_forward(x, "gelu")
+    with pytest.raises(ValueError, match="allowed: softmax_cross_entropy, logistic_cross_entropy"):
+        ops.output_activation(x.reshape(1, 3), "hinge")
+
+
+def test_activation_rejects_bad_arguments():
+    x = np.ones((3, 4), np.float32)
+    relu = _core.Activation.relu
+    with pytest.raises(TypeError, match=r"\[activation_forward\] x.*float32"):
+        ops.activation_forward(x.astype(np.float64), "relu")
+    with pytest.raises(ValueError, match=r"\[activation_forward\] x.*contiguous"):
+        ops.activation_forward(x[:, ::2], "relu")
+    with pytest.raises(ValueError, match=r"\[activation_backward\] y"):
+        ops.activation_backward(x, x[:2].copy(), "relu")
+    with pytest.raises(TypeError):
+        _core.activation_forward(x.astype(np.float64), relu, np.empty_like(x))
+    with pytest.raises((TypeError, ValueError)):
+        _core.activation_forward(x.T, relu, np.empty((4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"\[activation_forward\]"):
+        _core.activation_forward(x, relu, np.empty((3, 5), np.float32))
+    with pytest.raises(ValueError, match=r"\[activation_backward\]"):
+        _core.activation_backward(x, x[:2].copy(), relu, np.empty_like(x))
+
+
+def test_core_activation_rejects_same_size_other_shape():
+    """_core.pyi: activation_backward takes "any shape (same for all)"."""
+    x = np.ones((3, 4), np.float32)
+    relu = _core.Activation.relu
+    with pytest.raises(ValueError, match=r"\[activation_backward\]"):
+        _core.activation_backward(x, np.ones((4, 3), np.float32), relu, np.empty_like(x))
+    with pytest.raises(ValueError, match=r"\[activation_forward\]"):
+        _core.activation_forward(x, relu, np.empty((4, 3), np.float32))
+
+
+# --- the enums, as _core.pyi declares them ----------------------------------------------------------
+def test_enums_are_int_enums_as_declared():
+    import enum
+
+    assert [(a.name, int(a)) for a in _core.Activation.__members__.values()] == [
+        ("identity", 0), ("logistic", 1), ("tanh", 2), ("relu", 3)]
+    assert [(h.name, int(h)) for h in _core.Loss.__members__.values()] == [
+        ("softmax_cross_entropy", 0), ("logistic_cross_entropy", 1), ("squared_error", 2),
+        ("poisson", 3)]
+    # _core.pyi: class Activation(enum.IntEnum), class Loss(enum.IntEnum).
+    assert issubclass(_core.Activation, enum.IntEnum)
+    assert issubclass(_core.Loss, enum.IntEnum)

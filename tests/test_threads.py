@@ -1,0 +1,124 @@
+"""Thread count (cpp/threads.*): results are bitwise identical for 1, 2 and 3 threads,
+because work is split over output tiles and chunks, never along a reduction."""
+
+import numpy as np
+import pytest
+
+from nnfast import _core, ops
+
+THREAD_COUNTS = (1, 2, 3)
+
+
+@pytest.fixture
+def restore_threads():
+    saved = _core.get_num_threads()
+    yield
+    _core.set_num_threads(saved)
+
+
+def results_per_thread_count(compute):
+    """compute() -> list of arrays, once per thread count (fresh inputs each time)."""
+    results = []
+    for n in THREAD_COUNTS:
+        _core.set_num_threads(n)
+        results.append(compute())
+    return results
+
+
+def assert_bitwise_identical(results):
+    first = results[0]
+    for n, other in zip(THREAD_COUNTS[1:], results[1:]):
+        for i, (a, b) in enumerate(zip(first, other)):
+            np.testing.assert_array_equal(a, b, err_msg=f"output {i}, 1 vs {n} threads")
+
+
+def random(shape, seed):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("trans_a, trans_b", [(False, False), (True, False), (False, True),
+                                              (True, True)])
+@pytest.mark.parametrize("m, n, k", [(97, 83, 301), (256, 16, 64), (13, 200, 129), (64, 64, 600)])
+def test_gemm_is_bitwise_identical_across_threads(restore_threads, m, n, k, trans_a, trans_b):
+    a = random((k, m) if trans_a else (m, k), 0)
+    b = random((n, k) if trans_b else (k, n), 1)
+    c = random((m, n), 2)
+
+    def compute():
+        out = c.copy()
+        _core.gemm(a, b, out, alpha=0.5, beta=0.25, trans_a=trans_a, trans_b=trans_b)
+        return [out]
+
+    assert_bitwise_identical(results_per_thread_count(compute))
+
+
+def test_dense_kernels_are_bitwise_identical_across_threads(restore_threads):
+    x, w, b = random((300, 70), 3), random((70, 50), 4), random(50, 5)
+    dz = random((300, 50), 6)
+
+    def compute():
+        y = ops.dense_forward(x, w, b, "tanh")
+        return [y, *ops.dense_backward(dz, x, w)]
+
+    assert_bitwise_identical(results_per_thread_count(compute))
+
+
+def network(n=2500):
+    """Big enough for several gradient chunks (1024 rows) and predict chunks (128 rows)."""
+    sizes = (20, 32, 16, 4)
+    coefs = [random((a, b), 10 + i) * 0.3 for i, (a, b) in enumerate(zip(sizes, sizes[1:]))]
+    intercepts = [random(b, 20 + i) * 0.1 for i, b in enumerate(sizes[1:])]
+    X = random((n, 20), 30)
+    Y = np.eye(4, dtype=np.float32)[np.random.default_rng(31).integers(0, 4, n)]
+    sw = np.random.default_rng(32).uniform(0.5, 2.0, n).astype(np.float32)
+    acts = [_core.Activation.relu, _core.Activation.tanh]
+    return coefs, intercepts, acts, _core.Loss.softmax_cross_entropy, X, Y, sw
+
+
+def test_loss_and_gradient_is_bitwise_identical_across_threads(restore_threads):
+    coefs, intercepts, acts, head, X, Y, sw = network()
+
+    def compute():
+        gc, gi = [np.empty_like(w) for w in coefs], [np.empty_like(b) for b in intercepts]
+        value = _core.loss_and_gradient(coefs, intercepts, acts, head, X, Y, sw, 1e-3, gc, gi)
+        return [np.array(value), *gc, *gi]
+
+    assert_bitwise_identical(results_per_thread_count(compute))
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_train_epoch_is_bitwise_identical_across_threads(restore_threads, kind):
+    coefs0, intercepts0, acts, head, X, Y, sw = network()
+    order = np.random.default_rng(33).permutation(len(X)).astype(np.int64)
+    config = _core.OptimizerConfig(kind, 0.01, momentum=0.9, nesterov=True)
+
+    def compute():
+        coefs, intercepts = [w.copy() for w in coefs0], [b.copy() for b in intercepts0]
+        params = coefs + intercepts
+        state1 = [np.zeros_like(p) for p in params]
+        state2 = [np.zeros_like(p) for p in params] if kind == "adam" else []
+        step = np.zeros(1, np.int64)
+        loss_sum = _core.train_epoch(coefs, intercepts, acts, head, X, Y, sw, order, 64, 1e-3,
+                                     config, state1, state2, step)
+        return [np.array(loss_sum), *params, *state1, *state2]
+
+    assert_bitwise_identical(results_per_thread_count(compute))
+
+
+def test_predict_is_bitwise_identical_across_threads(restore_threads):
+    coefs, intercepts, acts, head, X, _, _ = network()
+
+    def compute():
+        return [_core.predict(coefs, intercepts, acts, head, X)]
+
+    assert_bitwise_identical(results_per_thread_count(compute))
+
+
+def test_set_and_get_num_threads(restore_threads):
+    ops.set_num_threads(3)
+    assert ops.get_num_threads() == _core.get_num_threads() == 3
+    with pytest.raises(ValueError):
+        ops.set_num_threads(0)
+    with pytest.raises(ValueError):
+        _core.set_num_threads(-2)
+    assert ops.get_num_threads() == 3
