@@ -101,16 +101,39 @@ void scale_only(MatrixView c, float beta, const GemmEpilogue& ep, index_t r0, in
     apply_epilogue(ep, c.data + r0 * c.ld + j0, c.ld, r0, j0, r1 - r0, j1 - j0);
 }
 
-// This thread's share: a contiguous range of NR panels and of MR strips. The grid is
+// This thread's share: a contiguous range of NR panels and of MR strips. The tile grid is
 // fixed by the shape, so every C element is computed the same way for any thread count.
 struct Share {
   index_t r0, r1, j0, j1;
   bool empty() const { return r0 >= r1 || j0 >= j1; }
 };
-Share share_of(index_t m, index_t n, int thread, int nthreads) {
+
+// Which rows are packed / read in place, from the rows a thread owns (see gemm_team).
+bool packs_a(index_t rows, const GemmBlocking& blk) { return rows > blk.mc; }
+bool reads_b_in_place(index_t rows, const ConstMatrixView& b) { return b.cs == 1 && rows < kSmallM; }
+
+// The thread grid (tm row groups x tn panel groups): fewest tiles on the busiest thread,
+// then least packing. In cycles per k step: a 6x16 tile is ~6 cycles of FMAs, packing one
+// element ~1. (Splitting panels alone would make every thread pack all of a big A.)
+std::pair<index_t, index_t> thread_grid(index_t m, index_t n, const ConstMatrixView& b,
+                                        int nthreads) {
   const index_t panels = ceil_div(n, NR), strips = ceil_div(m, MR);
-  const index_t tn = std::min<index_t>(nthreads, panels);
-  const index_t tm = std::min<index_t>(nthreads / tn, strips);
+  std::pair<index_t, index_t> best{1, 1};
+  index_t best_cost = -1;
+  for (index_t tn = 1; tn <= std::min<index_t>(nthreads, panels); ++tn) {
+    const index_t tm = std::min<index_t>(nthreads / tn, strips);
+    const index_t rows = ceil_div(strips, tm) * MR, cols = ceil_div(panels, tn) * NR;
+    const index_t tiles = ceil_div(strips, tm) * ceil_div(panels, tn);
+    const index_t cost = 6 * tiles + (packs_a(rows, g_blocking) ? rows : 0) +
+                         (reads_b_in_place(rows, b) ? 0 : cols);
+    if (best_cost < 0 || cost < best_cost) best = {tm, tn}, best_cost = cost;
+  }
+  return best;
+}
+
+Share share_of(index_t m, index_t n, const ConstMatrixView& b, int thread, int nthreads) {
+  const index_t panels = ceil_div(n, NR), strips = ceil_div(m, MR);
+  const auto [tm, tn] = thread_grid(m, n, b, nthreads);
   const index_t tj = thread % tn, ti = thread / tn;
   if (ti >= tm) return {0, 0, 0, 0};
   auto split = [](index_t total, index_t parts, index_t idx) {
@@ -144,7 +167,7 @@ void gemm_team(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, 
                const GemmEpilogue& ep, int thread, int nthreads) {
   const index_t m = c.rows, n = c.cols, k = a.cols;
   if (m == 0 || n == 0) return;
-  const Share sh = share_of(m, n, thread, nthreads);
+  const Share sh = share_of(m, n, b, thread, nthreads);
   if (sh.empty()) return;
   if (k == 0) return scale_only(c, beta, ep, sh.r0, sh.r1, sh.j0, sh.j1);
 
@@ -153,8 +176,8 @@ void gemm_team(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, 
   const index_t rows = sh.r1 - sh.r0, panels = ceil_div(sh.j1 - sh.j0, NR);
   // Packing B pays only when a panel is reused by several strips; a few rows (inference,
   // small batches) read row-major B in place. A big A is packed per block (contiguous, L2).
-  const bool b_in_place = b.cs == 1 && rows < kSmallM;
-  const bool pack_a = rows > blk.mc;
+  const bool b_in_place = reads_b_in_place(rows, b);
+  const bool pack_a = packs_a(rows, blk);
   float* bbuf = t_pack_b.get(std::min(blk.kc, k) * NR * (b_in_place ? 1 : panels));
   float* abuf = pack_a ? t_pack_a.get(std::min(blk.kc, k) * blk.mc) : nullptr;
 
