@@ -28,7 +28,7 @@ namespace {
 std::string where(const char* fn, const char* name) { return std::string("[") + fn + "] " + name; }
 
 void require_dtype(const py::array& a, const py::dtype& dt, const char* fn, const char* name) {
-  if (!a.dtype().is(dt))
+  if (!a.dtype().equal(dt))  // equal, not is: an unpickled array has its own dtype object
     throw py::type_error(where(fn, name) + " must be " + std::string(py::str(dt)) + ", got " +
                          std::string(py::str(a.dtype())));
 }
@@ -77,7 +77,7 @@ MatrixView out_matrix(py::array& a, const char* fn, const char* name) {
 
 // X for whole-network calls: float32 or float64, 2-D, each row contiguous.
 InputRows input_rows(py::array& X, const char* fn) {
-  const bool is_double = X.dtype().is(py::dtype::of<double>());
+  const bool is_double = X.dtype().equal(py::dtype::of<double>());
   if (!is_double) require_dtype(X, py::dtype::of<float>(), fn, "X");
   if (X.ndim() != 2) throw py::value_error(where(fn, "X") + " must be 2-D");
   const py::ssize_t item = X.itemsize();
@@ -89,8 +89,10 @@ InputRows input_rows(py::array& X, const char* fn) {
   return {X.data(), is_double, rows, cols, rows > 1 ? index_t(X.strides(0) / item) : cols};
 }
 
+// writable: training updates the parameters in place; predict and loss_and_gradient only
+// read them (a model loaded read-only, e.g. memory-mapped, still predicts).
 Network network(py::list coefs, py::list intercepts, const std::vector<Activation>& hidden,
-                Loss loss, const char* fn) {
+                Loss loss, const char* fn, bool writable) {
   if (coefs.size() != intercepts.size() || coefs.empty())
     throw py::value_error(where(fn, "coefs") + " and intercepts must be non-empty lists of equal length");
   Network net;
@@ -99,8 +101,8 @@ Network network(py::list coefs, py::list intercepts, const std::vector<Activatio
   for (size_t l = 0; l < coefs.size(); ++l) {
     auto w = coefs[l].cast<py::array>();
     auto b = intercepts[l].cast<py::array>();
-    float* wp = data_of(w, fn, "coefs[i]", 2, true);
-    float* bp = data_of(b, fn, "intercepts[i]", 1, true);
+    float* wp = data_of(w, fn, "coefs[i]", 2, writable);
+    float* bp = data_of(b, fn, "intercepts[i]", 1, writable);
     require_shape(b, {index_t(w.shape(1))}, fn, "intercepts[i]");
     net.layers.push_back({wp, bp, index_t(w.shape(0)), index_t(w.shape(1))});
   }
@@ -346,7 +348,7 @@ PYBIND11_MODULE(_core, m) {
                           const OptimizerConfig& opt, py::list state1, py::list state2,
                           py::array step) {
     const char* fn = "train_epoch";
-    const Network net = network(coefs, intercepts, hidden, loss, fn);
+    const Network net = network(coefs, intercepts, hidden, loss, fn, true);
     const InputRows rows = input_rows(X, fn);
     const float* yp = data_of(Y, fn, "Y", 2);
     require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");
@@ -375,7 +377,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("predict", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden, Loss loss,
                       py::array X, std::optional<py::array> out) {
     const char* fn = "predict";
-    const Network net = network(coefs, intercepts, hidden, loss, fn);
+    const Network net = network(coefs, intercepts, hidden, loss, fn, false);
     const InputRows rows = input_rows(X, fn);
     py::array result = out ? *out : py::array_t<float>({rows.rows, net.n_outputs()});
     MatrixView ov = out_matrix(result, fn, "out");
@@ -391,7 +393,7 @@ PYBIND11_MODULE(_core, m) {
                                 Loss loss, py::array X, py::array Y, std::optional<py::array> sw,
                                 float alpha, py::list grad_coefs, py::list grad_intercepts) {
     const char* fn = "loss_and_gradient";
-    const Network net = network(coefs, intercepts, hidden, loss, fn);
+    const Network net = network(coefs, intercepts, hidden, loss, fn, false);
     const InputRows rows = input_rows(X, fn);
     const float* yp = data_of(Y, fn, "Y", 2);
     require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");

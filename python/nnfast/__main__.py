@@ -1,0 +1,91 @@
+"""Command line: ``python -m nnfast demo | info | bench``.
+
+demo  fits MLPClassifier on scikit-learn's digits and exits non-zero if the test
+      accuracy is below 0.95 (a smoke test of an installed wheel).
+info  prints the version, the active GEMM kernel, AVX2 support and the thread count.
+bench runs bench/compare.py from a source checkout, when it is there (extra
+      arguments are passed on to it).
+"""
+
+import argparse
+import pathlib
+import subprocess
+import sys
+import time
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
+
+from . import MLPClassifier, __version__, _core, get_num_threads
+
+DEMO_MIN_ACCURACY = 0.95
+
+
+def demo():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16.0, y, test_size=0.25, random_state=0
+    )
+    clf = MLPClassifier(hidden_layer_sizes=(128,), max_iter=200, random_state=0)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        # Reaching max_iter is expected here: the score is what the demo checks.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    accuracy = clf.score(X_test, y_test)
+
+    print(f"nnfast {__version__} demo: MLPClassifier on digits "
+          f"({X_train.shape[0]} train / {X_test.shape[0]} test samples)")
+    print(f"test accuracy: {accuracy:.4f}")
+    print(f"fit time:      {fit_seconds:.3f} s ({clf.n_iter_} epochs)")
+    print(f"ISA:           {_core.isa()}")
+    print(f"threads:       {get_num_threads()}")
+    if accuracy < DEMO_MIN_ACCURACY:
+        print(f"FAILED: accuracy below {DEMO_MIN_ACCURACY}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def info():
+    print(f"nnfast version:    {__version__}")
+    print(f"ISA (GEMM kernel): {_core.isa()}")
+    print(f"CPU has AVX2+FMA:  {_core.cpu_supports_avx2()}")
+    print(f"threads:           {get_num_threads()}")
+    return 0
+
+
+def bench(extra_args=()):
+    # The benchmark lives in the source tree (bench/compare.py, issue #3), not in
+    # the installed package; it runs as its own process, next to its helpers.
+    candidates = [pathlib.Path.cwd() / "bench" / "compare.py",
+                  pathlib.Path(__file__).resolve().parents[2] / "bench" / "compare.py"]
+    script = next((c for c in candidates if c.is_file()), None)
+    if script is None:
+        print("The benchmark is bench/compare.py in a source checkout of nnfast "
+              "(issue #3); run this from the repository root.", file=sys.stderr)
+        return 2
+    print(f"running {script} {' '.join(extra_args)}", flush=True)
+    return subprocess.call([sys.executable, str(script), *extra_args], cwd=script.parent)
+
+
+COMMANDS = {"demo": demo, "info": info, "bench": bench}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m nnfast", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=sorted(COMMANDS))
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":
+        return bench(extra)  # e.g. `python -m nnfast bench --quick`
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return COMMANDS[args.command]()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Docstrings of MLPClassifier and MLPRegressor.
+
+They share almost every parameter and attribute, so the text lives here once and the
+two class docstrings are assembled from it. Every place where nnfast deliberately
+differs from scikit-learn 1.9 says so ("nnfast:").
+"""
+
+_LOSS = """\
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        The loss minimised: *half* squared error (identity output) or *half*
+        Poisson deviance (exp output, a log link).
+
+        nnfast: with several outputs the squared error is summed over the
+        outputs (and averaged over samples), so that it is the function whose
+        gradient is used; scikit-learn averages the loss over outputs but not
+        the gradient (scikit-learn #8349). 'poisson' requires ``y >= 0`` and
+        raises ValueError otherwise (scikit-learn returns a NaN loss).
+"""
+
+_PARAMETERS = """\
+    hidden_layer_sizes : array-like of shape (n_layers - 2,) or int, default=(100,)
+        The ith element is the number of neurons in the ith hidden layer;
+        ``()`` gives a model with no hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function of every hidden layer.
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        'lbfgs' is scipy's L-BFGS-B on the full batch; 'sgd' is stochastic
+        gradient descent with momentum; 'adam' is Kingma and Ba's Adam.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty ``0.5 * alpha * sum(||W||^2) / sum(sw)``, with
+        ``sum(sw)`` the number (or total sample weight) of the batch. Biases are
+        not penalised.
+
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size for 'sgd' and 'adam'; 'auto' is ``min(200, n_samples)``.
+        A larger value is clipped to n_samples with a warning.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule of 'sgd' only. 'invscaling':
+        ``learning_rate_init / (t_ + 1) ** power_t`` updated after each epoch;
+        'adaptive': divide by 5 whenever ``n_iter_no_change`` epochs do not
+        improve by ``tol``, and stop once the rate is at most 1e-6.
+
+    learning_rate_init : float, default=0.001
+        Initial step size of 'sgd' and 'adam'.
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Epochs for 'sgd'/'adam', iterations for 'lbfgs'. A ConvergenceWarning is
+        raised when it is reached.
+
+    shuffle : bool, default=True
+        Shuffle the samples every epoch ('sgd', 'adam'). Only an index array is
+        shuffled; X is never copied.
+
+    random_state : int, RandomState instance or None, default=None
+        Drives the weight initialisation, the early-stopping split and the
+        shuffling, with the same calls as scikit-learn: an int gives
+        scikit-learn's initial weights (rounded to float32) and batches.
+
+    tol : float, default=1e-4
+        'lbfgs': the projected-gradient tolerance (``gtol``). 'sgd'/'adam': the
+        improvement that resets the ``n_iter_no_change`` counter.
+
+    verbose : bool or int, default=False
+        Print ``Iteration %d, loss = %.8f`` per epoch (and the validation score
+        with early stopping). nnfast: 'lbfgs' prints one such line per
+        iteration too (scikit-learn prints nothing, #10236).
+
+    warm_start : bool, default=False
+        Start the next ``fit`` from the current weights. ``loss_curve_`` and
+        ``t_`` keep accumulating and ``n_iter_`` restarts.
+
+        nnfast: the optimizer state (Adam's moments and step count, SGD's
+        velocities) is also kept, so a warm-started fit continues the same
+        optimisation; scikit-learn creates a fresh optimizer on every ``fit``.
+        The learning-rate schedule still restarts from ``learning_rate_init``.
+
+    momentum : float, default=0.9
+        Momentum of 'sgd', in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum ('sgd' with momentum > 0).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified for a
+        single-output classifier) and stop when the validation score (accuracy
+        or R^2) has not improved by ``tol`` for more than ``n_iter_no_change``
+        epochs; the best-scoring weights are restored at the end. 'sgd' and
+        'adam' only.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping, in [0, 1).
+
+    beta_1 : float, default=0.9
+        Adam's decay rate of the first moment, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Adam's decay rate of the second moment, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Adam's epsilon, added to the uncorrected ``sqrt(v)`` as scikit-learn does.
+
+    n_iter_no_change : int or np.inf, default=10
+        Stop (or, with 'adaptive', cut the rate) once more than this many
+        consecutive epochs do not improve by ``tol``.
+
+    max_fun : int, default=15000
+        'lbfgs' only: the maximum number of loss evaluations.
+"""
+
+_ATTRIBUTES = """\
+    loss_ : float
+        The final training loss (epoch average including the L2 term for
+        'sgd'/'adam'; the objective at the solution for 'lbfgs').
+
+        nnfast: with non-uniform sample weights the epoch loss averages the
+        batches by their total weight (scikit-learn by their sample count).
+
+    best_loss_ : float or None
+        Lowest ``loss_curve_`` value ('sgd'/'adam'); None with early stopping.
+
+    loss_curve_ : list of float
+        Loss per epoch, accumulated across warm starts and partial_fit calls.
+
+    validation_scores_ : list of float or None
+        Validation score per epoch with early stopping, else None.
+
+    best_validation_score_ : float or None
+        Best validation score with early stopping, else None.
+
+    t_ : int
+        Number of training samples seen, across warm starts.
+
+    coefs_ : list of ndarray of shape (fan_in, fan_out), float32
+        Weight matrices. nnfast: always float32 (scikit-learn follows X's dtype).
+
+    intercepts_ : list of ndarray of shape (fan_out,), float32
+        Bias vectors.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when they are all strings.
+
+    n_iter_ : int
+        Epochs (or L-BFGS iterations) of the last fit or partial_fit call.
+
+    n_layers_ : int
+        ``len(hidden_layer_sizes) + 2``.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        'softmax', 'logistic', 'identity' or 'exp'.
+"""
+
+_NOTES = """\
+    Notes
+    -----
+    A drop-in replacement for scikit-learn's class of the same name: the same
+    parameters, attributes and training loop, with the arithmetic in float32
+    C++ kernels. Predictions are returned in float64 when X is float64 (computed
+    in float32). Sparse X is accepted and densified (by chunks in predict, whole
+    in fit). ``partial_fit`` exists only for 'sgd' and 'adam' (scikit-learn's
+    regressor also exposes it for 'lbfgs', where it silently runs a full fit).
+    If the solver produces non-finite weights, fit raises ValueError.
+"""
+
+
+def _assemble(summary, parameters, extra_attributes, see_also):
+    return (
+        f"{summary}\n\n    Parameters\n    ----------\n{parameters}\n"
+        f"    Attributes\n    ----------\n{extra_attributes}{_ATTRIBUTES}\n"
+        f"{_NOTES}\n    See Also\n    --------\n{see_also}"
+    )
+
+
+CLASSIFIER_DOC = _assemble(
+    "Multi-layer perceptron classifier (log-loss), trained with L-BFGS, SGD or Adam.",
+    _PARAMETERS,
+    "    classes_ : ndarray of shape (n_classes,)\n"
+    "        Class labels (for multilabel targets, ``arange(n_labels)``).\n\n",
+    "    MLPRegressor : Multi-layer perceptron regressor.\n",
+)
+
+REGRESSOR_DOC = _assemble(
+    "Multi-layer perceptron regressor (squared error or Poisson), trained with\n"
+    "    L-BFGS, SGD or Adam.",
+    _LOSS + "\n" + _PARAMETERS,
+    "",
+    "    MLPClassifier : Multi-layer perceptron classifier.\n",
+)

@@ -1,0 +1,61 @@
+"""The 'lbfgs' solver: scipy's L-BFGS-B over the flattened parameters.
+
+scipy works on a float64 vector; every evaluation copies it into the estimator's
+float32 arrays and asks _core.loss_and_gradient for the full-batch objective and its
+exact gradient. Unlike scikit-learn 1.9 (#10236), `verbose` prints one line per
+iteration.
+"""
+
+import numpy as np
+import scipy.optimize
+from sklearn.utils.optimize import _check_optimize_result
+
+from . import _core
+from ._network import OUTPUT_HEADS, ParameterPacking, hidden_codes
+
+
+class LbfgsSolverMixin:
+    """`_fit_lbfgs`; mixed into BaseMultilayerPerceptron."""
+
+    def _fit_lbfgs(self, X, Y, sample_weight):
+        packing = ParameterPacking(self.coefs_, self.intercepts_)
+        objective = self._lbfgs_objective(X, Y, sample_weight, packing)
+        opt_res = scipy.optimize.minimize(
+            objective,
+            packing.pack(self.coefs_, self.intercepts_),
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+            callback=self._lbfgs_progress_printer() if self.verbose else None,
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        self.loss_ = float(opt_res.fun)
+        packing.unpack_into(opt_res.x, self.coefs_, self.intercepts_)
+
+    def _lbfgs_objective(self, X, Y, sample_weight, packing):
+        """f(packed) -> (loss, packed gradient), both float64, as scipy wants."""
+        hidden = hidden_codes(self.activation, self.n_layers_)
+        head = OUTPUT_HEADS[self.out_activation_]
+        coef_grads = [np.empty_like(c) for c in self.coefs_]
+        intercept_grads = [np.empty_like(b) for b in self.intercepts_]
+
+        def loss_and_gradient(packed):
+            packing.unpack_into(packed, self.coefs_, self.intercepts_)
+            loss = _core.loss_and_gradient(
+                self.coefs_, self.intercepts_, hidden, head, X, Y, sample_weight,
+                float(self.alpha), coef_grads, intercept_grads,
+            )
+            return loss, packing.pack(coef_grads, intercept_grads)
+
+        return loss_and_gradient
+
+    @staticmethod
+    def _lbfgs_progress_printer():
+        iteration = [0]
+
+        # scipy passes the current OptimizeResult when the parameter has this name.
+        def print_progress(intermediate_result):
+            iteration[0] += 1
+            print("Iteration %d, loss = %.8f" % (iteration[0], intermediate_result.fun))
+
+        return print_progress

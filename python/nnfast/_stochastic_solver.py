@@ -1,0 +1,200 @@
+"""The epoch loop of the 'sgd' and 'adam' solvers (scikit-learn's `_fit_stochastic`).
+
+Each epoch is one call to _core.train_epoch, which walks the mini-batches in C++.
+Everything around it (shuffling, early stopping, the no-improvement counter, the
+learning-rate schedule, warnings, verbose output) follows scikit-learn 1.9 line by
+line, so that one random_state visits the same batches in the same order.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import shuffle
+
+from . import _core
+from ._network import OUTPUT_HEADS, hidden_codes
+from ._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+
+
+class StochasticSolverMixin:
+    """`_fit_stochastic` and its helpers; mixed into BaseMultilayerPerceptron."""
+
+    def _make_optimizer(self, params):
+        if self.solver == "sgd":
+            return SGDOptimizer(params, self.learning_rate_init, self.learning_rate,
+                                self.momentum, self.nesterovs_momentum, self.power_t)
+        return AdamOptimizer(params, self.learning_rate_init, self.beta_1, self.beta_2,
+                             self.epsilon)
+
+    def _prepare_optimizer(self, incremental):
+        """partial_fit keeps the optimizer; fit makes a new one with the current
+        hyperparameters but, when warm-starting, keeps its moments (see the
+        warm_start parameter: scikit-learn resets them)."""
+        previous = getattr(self, "_optimizer", None)
+        if incremental and previous is not None:
+            return
+        params = self.coefs_ + self.intercepts_
+        optimizer = self._make_optimizer(params)
+        optimizer.inherit_state(previous, params)
+        self._optimizer = optimizer
+
+    def _effective_batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than "
+                "sample size. It is going to be clipped"
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _split_for_early_stopping(self, y, sample_weight):
+        """Split *indices* (X is never copied) exactly as scikit-learn splits (X, y):
+        same random_state draw, stratified only for a single-output classifier."""
+        should_stratify = is_classifier(self) and self.n_outputs_ == 1
+        stratify = y if should_stratify else None
+        train_idx, val_idx = train_test_split(
+            np.arange(y.shape[0], dtype=np.int64),
+            random_state=self._random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        if val_idx.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        return train_idx, val_idx
+
+    def _validation_set(self, X, y, sample_weight, val_idx):
+        X_val = X[val_idx]
+        y_val = y[val_idx]
+        if is_classifier(self):
+            y_val = self._label_binarizer.inverse_transform(y_val)
+        sw_val = None if sample_weight is None else sample_weight[val_idx]
+        return X_val, y_val, sw_val
+
+    def _fit_stochastic(self, X, Y, y, sample_weight, incremental):
+        """X: rows-contiguous float32/64; Y: float32 (n, n_outputs) targets for
+        _core; y: the same targets as validated (used to score the validation set)."""
+        self._prepare_optimizer(incremental)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+        train_idx, validation = None, (None, None, None)
+        if self.early_stopping:
+            train_idx, val_idx = self._split_for_early_stopping(y, sample_weight)
+            validation = self._validation_set(X, y, sample_weight, val_idx)
+        n_samples = X.shape[0] if train_idx is None else train_idx.shape[0]
+        total_weight = self._total_weight(sample_weight, n_samples, train_idx)
+        batch_size = self._effective_batch_size(n_samples)
+        sample_idx = np.arange(n_samples, dtype=np.int64)
+
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    # Shuffle indices, not X, with the same RandomState calls as
+                    # scikit-learn, so the batches are the same.
+                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                order = sample_idx if train_idx is None else train_idx[sample_idx]
+                summed_loss = self._train_one_epoch(X, Y, sample_weight, order, batch_size)
+                # All-zero weights: _core skips such batches, there is no loss.
+                loss = summed_loss / total_weight if total_weight else np.nan
+                self._record_epoch(loss, n_samples)
+                if self._should_stop(validation) or incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet."
+                        % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            # _core raises it between batches: the weights are a consistent state.
+            warnings.warn("Training interrupted by user.")
+
+        if self.early_stopping:
+            # Copies: the restored arrays must not alias _best_coefs, which later
+            # in-place training (warm_start, partial_fit) would otherwise modify.
+            self.coefs_ = [c.copy() for c in self._best_coefs]
+            self.intercepts_ = [b.copy() for b in self._best_intercepts]
+
+    @staticmethod
+    def _total_weight(sample_weight, n_samples, train_idx):
+        """The denominator of the epoch loss: the training rows' count or weight."""
+        if sample_weight is None:
+            return float(n_samples)
+        rows = slice(None) if train_idx is None else train_idx
+        return float(sample_weight[rows].sum(dtype=np.float64))
+
+    def _record_epoch(self, loss, n_samples):
+        self.n_iter_ += 1
+        self.loss_ = loss
+        self.t_ += n_samples
+        self.loss_curve_.append(loss)
+        if self.verbose:
+            print("Iteration %d, loss = %.8f" % (self.n_iter_, loss))
+
+    def _should_stop(self, validation):
+        """End of epoch: update the no-improvement counter and the learning rate;
+        True when training stops (or, for 'adaptive', after cutting the rate: False)."""
+        self._update_no_improvement_count(self.early_stopping, *validation)
+        self._optimizer.iteration_ends(self.t_)
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        if self._optimizer.trigger_stopping(self._stopping_message(), self.verbose):
+            return True
+        self._no_improvement_count = 0
+        return False
+
+    def _train_one_epoch(self, X, Y, sample_weight, order, batch_size):
+        """One _core.train_epoch call: returns sum over batches of batch_loss * the
+        batch's total sample weight (the epoch loss is that / the epoch's weight)."""
+        optimizer = self._optimizer
+        return _core.train_epoch(
+            self.coefs_, self.intercepts_,
+            hidden_codes(self.activation, self.n_layers_),
+            OUTPUT_HEADS[self.out_activation_],
+            X, Y, sample_weight, order, batch_size, float(self.alpha),
+            optimizer.config(), optimizer.state1, optimizer.state2, optimizer.step,
+        )
+
+    def _stopping_message(self):
+        if self.early_stopping:
+            return (
+                "Validation score did not improve more than "
+                "tol=%f for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+            )
+        return (
+            "Training loss did not improve more than tol=%f"
+            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+        )
+
+    def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
+        if early_stopping:
+            # The validation *score* (accuracy or R^2, NaN if predictions are
+            # non-finite), never a loss, as in scikit-learn.
+            val_score = self._score(X_val, y_val, sample_weight=sw_val)
+            self.validation_scores_.append(val_score)
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            if val_score < (self.best_validation_score_ + self.tol):
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if val_score > self.best_validation_score_:
+                self.best_validation_score_ = val_score
+                self._best_coefs = [c.copy() for c in self.coefs_]
+                self._best_intercepts = [b.copy() for b in self.intercepts_]
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]

@@ -1,0 +1,57 @@
+"""Shared small datasets (scaled, cached) for the estimator tests."""
+
+import functools
+
+import numpy as np
+import pytest
+from sklearn import datasets
+from sklearn.preprocessing import StandardScaler
+
+
+@functools.lru_cache(maxsize=None)
+def _load(name):
+    if name == "digits":
+        X, y = datasets.load_digits(return_X_y=True)
+        return X / 16.0, y
+    loader = {
+        "iris": datasets.load_iris,
+        "wine": datasets.load_wine,
+        "breast_cancer": datasets.load_breast_cancer,
+        "diabetes": datasets.load_diabetes,
+    }[name]
+    X, y = loader(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    if name == "diabetes":
+        y = (y - y.mean()) / y.std()  # targets of unit scale: fewer epochs needed
+    return X, y
+
+
+def load(name):
+    """(X float64 C-contiguous, y) for a small scikit-learn dataset, copies."""
+    X, y = _load(name)
+    return X.copy(), y.copy()
+
+
+@pytest.fixture
+def iris():
+    return load("iris")
+
+
+@pytest.fixture
+def digits():
+    return load("digits")
+
+
+@pytest.fixture
+def diabetes():
+    return load("diabetes")
+
+
+@pytest.fixture
+def breast_cancer():
+    return load("breast_cancer")
+
+
+@pytest.fixture
+def rng():
+    return np.random.RandomState(0)
