@@ -381,10 +381,12 @@ PYBIND11_MODULE(_core, m) {
     const InputRows rows = input_rows(X, fn);
     py::array result = out ? *out : py::array_t<float>({rows.rows, net.n_outputs()});
     MatrixView ov = out_matrix(result, fn, "out");
+    bool finite;
     {
       py::gil_scoped_release release;
-      predict(net, rows, ov);
+      finite = predict(net, rows, ov);
     }
+    if (!finite) throw py::value_error("Input X contains NaN or infinity.");
     return result;
   }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
      py::arg("out") = py::none());

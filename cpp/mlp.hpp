@@ -81,6 +81,11 @@ double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
                          const std::vector<float*>& grad_w, const std::vector<float*>& grad_b);
 
 // out (n, n_outputs) := f(network(X)), f the head's output activation.
-void predict(const Network& net, const InputRows& X, MatrixView out);
+// Returns false when X holds a NaN or an infinity (checked while each chunk is in cache;
+// out is then meaningless): the caller reports it, since nothing may throw in a region.
+bool predict(const Network& net, const InputRows& X, MatrixView out);
+
+// True when no element of x is NaN or infinite.
+bool all_finite(const float* x, index_t n);
 
 }  // namespace nnfast

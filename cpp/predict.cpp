@@ -17,14 +17,18 @@ constexpr index_t kPredictRows = 128;
 
 // Rows [r0, r0 + m) of X through the network into out rows; a and b are scratch of
 // kPredictRows * widest_output floats, xbuf of kPredictRows * n_inputs (float64 input).
-void forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m, MatrixView out,
+// Returns false if the chunk's input holds a NaN or an infinity.
+bool forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m, MatrixView out,
                    float* xbuf, float* a, float* b) {
   ConstMatrixView input;
+  bool finite = true;
   if (X.is_double) {
     for (index_t r = 0; r < m; ++r) X.copy_row(r0 + r, xbuf + r * X.cols);
     input = {xbuf, m, X.cols, X.cols, 1};
+    finite = all_finite(xbuf, m * X.cols);  // a double too large for float32 counts as inf
   } else {
     input = {static_cast<const float*>(X.data) + r0 * X.row_stride, m, X.cols, X.row_stride, 1};
+    for (index_t r = 0; r < m && finite; ++r) finite = all_finite(input.data + r * input.rs, X.cols);
   }
   const size_t L = net.layers.size();
   for (size_t l = 0; l < L; ++l) {
@@ -41,11 +45,25 @@ void forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m
     float* row = out.data + (r0 + r) * out.ld;
     output_activation(net.loss, row, row, 1, out.cols);
   }
+  return finite;
 }
 
 }  // namespace
 
-void predict(const Network& net, const InputRows& X, MatrixView out) {
+bool all_finite(const float* x, index_t n) {
+  // x - x is 0 for finite x and NaN for NaN or +-inf; 16 lanes so it vectorizes.
+  constexpr int L = 16;
+  float lanes[L] = {};
+  index_t i = 0;
+  for (; i + L <= n; i += L)
+    for (int j = 0; j < L; ++j) lanes[j] += x[i + j] - x[i + j];
+  float total = 0.0f;
+  for (int j = 0; j < L; ++j) total += lanes[j];
+  for (; i < n; ++i) total += x[i] - x[i];
+  return total == 0.0f;
+}
+
+bool predict(const Network& net, const InputRows& X, MatrixView out) {
   net.check("predict");
   NNFAST_CHECK(X.cols == net.n_inputs(), "predict", "X has ", X.cols,
                " features, the network expects ", net.n_inputs());
@@ -57,18 +75,24 @@ void predict(const Network& net, const InputRows& X, MatrixView out) {
   const index_t rows = std::min(kPredictRows, X.rows), width = net.widest_output();
   const index_t per_thread = 2 * rows * width + (X.is_double ? rows * X.cols : 0);
   std::vector<float> scratch(size_t(per_thread * std::max(nthreads, 1)));
+  std::vector<char> finite(size_t(std::max(nthreads, 1)), 1);  // one flag per thread
   auto run = [&](int t, int T) {
     float* a = scratch.data() + t * per_thread;
     float* b = a + rows * width;
     float* xbuf = b + rows * width;
     for (index_t c = chunks * t / T; c < chunks * (t + 1) / T; ++c) {
       const index_t r0 = c * kPredictRows;
-      forward_chunk(net, X, r0, std::min(kPredictRows, X.rows - r0), out, xbuf, a, b);
+      if (!forward_chunk(net, X, r0, std::min(kPredictRows, X.rows - r0), out, xbuf, a, b))
+        finite[size_t(t)] = 0;
     }
   };
-  if (nthreads <= 1) return run(0, 1);
+  if (nthreads <= 1) {
+    run(0, 1);
+  } else {
 #pragma omp parallel num_threads(nthreads)
-  run(omp_get_thread_num(), omp_get_num_threads());
+    run(omp_get_thread_num(), omp_get_num_threads());
+  }
+  return std::all_of(finite.begin(), finite.end(), [](char f) { return f != 0; });
 }
 
 }  // namespace nnfast

@@ -609,3 +609,29 @@ def test_public_names():
     for name in ("MLPClassifier", "MLPRegressor", "set_num_threads", "get_num_threads",
                  "ops"):
         assert hasattr(nnfast, name)
+
+
+# --- predict's fast lane (plain float ndarrays skip validate_data) ----------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_lane_predicts_like_validated_input(digits, dtype):
+    X, y = digits
+    clf = nnfast.MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    fast = clf.predict_proba(X.astype(dtype))
+    validated = clf.predict_proba(X.astype(dtype).tolist())  # a list takes validate_data
+    assert fast.dtype == dtype  # float32 in, float32 out; float64 in, float64 out
+    assert_allclose(fast, validated, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_lane_rejects_non_finite(digits, bad, dtype):
+    X, y = digits
+    clf = nnfast.MLPRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y.astype(float))
+    X_bad = X[:3].astype(dtype)
+    X_bad[1, 5] = bad
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        clf.predict(X_bad)

@@ -19,6 +19,8 @@ from ._stochastic_solver import StochasticSolverMixin
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
+_FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
 
 class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEstimator, ABC):
     """Base class of the MLP estimators; use MLPClassifier or MLPRegressor."""
@@ -209,7 +211,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
     # --- prediction -----------------------------------------------------------------
     def _forward_pass_fast(self, X, check_input=True):
         """The output layer's activations; float64 for float64 X, else float32."""
-        if check_input:
+        if check_input and not self._is_plain_float_array(X):
             # scikit-learn's predict validation (dtype "numeric", same errors); then
             # anything but float32 computes and returns float64, as its dot would.
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
@@ -218,6 +220,20 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         out = forward(self.coefs_, self.intercepts_, self.activation,
                       self.out_activation_, X)
         return out.astype(X.dtype, copy=False)
+
+    def _is_plain_float_array(self, X):
+        """The fast lane of predict (single-row latency is mostly validation): a 2-D
+        float ndarray of the fitted width, on a model fitted without feature names,
+        goes straight to _core, which rejects NaN and infinity itself. Anything else
+        takes scikit-learn's validate_data, with its exact messages."""
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in _FAST_DTYPES
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+        )
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         """Score without input validation (used on the early-stopping split)."""

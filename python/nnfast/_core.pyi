@@ -123,7 +123,8 @@ def predict(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
             out: Optional[np.ndarray] = None) -> np.ndarray:
     """The network's output after the head's activation, (n, n_outputs) float32.
     X float32 or float64 with contiguous rows. Rows are processed in cache-sized chunks,
-    in parallel over chunks."""
+    in parallel over chunks. A NaN or infinity in X (or a float64 beyond float32's range)
+    raises ValueError("Input X contains NaN or infinity.")."""
 
 def loss_and_gradient(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
                       activations: Sequence[Activation], loss: Loss, X: np.ndarray,
