@@ -7,9 +7,49 @@
 
 namespace nnfast::avx2 {
 
+namespace {
+
+// An edge tile of M < 6 rows (single-row inference, the last strip of a batch): only M
+// rows of FMAs instead of 6. Each C element sees the same FMA sequence as in the full
+// 6-row loop, so results do not depend on which tile a row falls in.
+template <int M>
+void gemm_kernel_rows(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b,
+                      index_t ldb, float* c, index_t ldc, float alpha, float beta, index_t n) {
+  __m256 lo[M], hi[M];  // fully unrolled below, so they live in registers
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i) lo[i] = hi[i] = _mm256_setzero_ps();
+  index_t off = 0;
+  for (index_t p = 0; p < k; ++p, off += cs_a, b += ldb) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 8
+    for (int i = 0; i < M; ++i) {
+      const __m256 av = _mm256_broadcast_ss(a + i * rs_a + off);
+      lo[i] = _mm256_fmadd_ps(av, b0, lo[i]);
+      hi[i] = _mm256_fmadd_ps(av, b1, hi[i]);
+    }
+  }
+  alignas(32) float acc[kGemmMR * kGemmNR];
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i) {
+    _mm256_store_ps(acc + i * kGemmNR, lo[i]);
+    _mm256_store_ps(acc + i * kGemmNR + 8, hi[i]);
+  }
+  gemm_store_tile(acc, c, ldc, alpha, beta, M, n);
+}
+
+}  // namespace
+
 void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b,
                       index_t ldb, float* c, index_t ldc, float alpha, float beta, index_t m, index_t n) {
-  // Clamped row pointers: rows past m re-read row 0 and are discarded at the store.
+  switch (m) {
+    case 1: return gemm_kernel_rows<1>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
+    case 2: return gemm_kernel_rows<2>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
+    case 3: return gemm_kernel_rows<3>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
+    case 4: return gemm_kernel_rows<4>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
+    case 5: return gemm_kernel_rows<5>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
+    default: break;
+  }
+  // Clamped row pointers (kept for safety; m == 6 here): rows past m re-read row 0.
   const float* a0 = a;
   const float* a1 = a + (m > 1 ? 1 : 0) * rs_a;
   const float* a2 = a + (m > 2 ? 2 : 0) * rs_a;
