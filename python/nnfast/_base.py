@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._lbfgs_solver import LbfgsSolverMixin
 from ._network import all_finite, as_float32, as_rows_contiguous, forward, init_layer
@@ -209,6 +209,12 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             )
 
     # --- prediction -----------------------------------------------------------------
+    def _check_fitted(self):
+        """check_is_fitted's answer in 0.1 us instead of 15 (it scans vars(self)):
+        only an unfitted model pays for the full check and its NotFittedError."""
+        if not hasattr(self, "coefs_"):
+            check_is_fitted(self)
+
     def _forward_pass_fast(self, X, check_input=True):
         """The output layer's activations; float64 for float64 X, else float32."""
         if check_input and not self._is_plain_float_array(X):

@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from . import _docs
 from ._base import BaseMultilayerPerceptron
@@ -74,7 +74,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def predict(self, X):
         """Predict class labels (an indicator matrix for multilabel targets)."""
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
@@ -107,7 +107,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Binary: (n, 2) built as [1 - p, p]. Multilabel: independent sigmoids, so
         rows need not sum to 1.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
@@ -165,7 +165,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def predict(self, X):
         """Predicted values: (n_samples,) for one output, else (n_samples, n_outputs)."""
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
