@@ -1,5 +1,7 @@
 // Hidden-layer activations: forward, and backward expressed through the output.
 #pragma once
+#include <cmath>
+
 #include "common.hpp"
 
 namespace nnfast {
@@ -14,5 +16,43 @@ void activation_forward(Activation act, float* y, const float* x, index_t n);
 // dx = dy * f'(x), where f' is written through the forward output y = f(x):
 // logistic y(1-y), tanh 1-y^2, relu [y > 0], identity 1. dx == dy is allowed.
 void activation_backward(Activation act, float* dx, const float* dy, const float* y, index_t n);
+
+// The element math, written once: the array kernels above and the GEMM's fused
+// epilogues instantiate these per activation, so the switch is outside every loop.
+template <Activation A>
+inline float activate(float x) {
+  if constexpr (A == Activation::logistic) {
+    // 1 / (1 + exp(-x)) without overflow: exp of a non-positive number only.
+    if (x >= 0.0f) return 1.0f / (1.0f + std::exp(-x));
+    const float e = std::exp(x);
+    return e / (1.0f + e);
+  } else if constexpr (A == Activation::tanh) {
+    return std::tanh(x);
+  } else if constexpr (A == Activation::relu) {
+    return x > 0.0f ? x : 0.0f;  // a select, so it vectorizes
+  } else {
+    return x;
+  }
+}
+
+template <Activation A>
+inline float derivative_from_output(float y) {
+  if constexpr (A == Activation::logistic) return y * (1.0f - y);
+  else if constexpr (A == Activation::tanh) return 1.0f - y * y;
+  else if constexpr (A == Activation::relu) return y > 0.0f ? 1.0f : 0.0f;
+  else return 1.0f;
+}
+
+// Calls fn(std::integral_constant<Activation, A>) for the runtime value act: one switch,
+// then code specialised for A.
+template <class Fn>
+inline void with_activation(Activation act, Fn&& fn) {
+  switch (act) {
+    case Activation::identity: return fn(std::integral_constant<Activation, Activation::identity>{});
+    case Activation::logistic: return fn(std::integral_constant<Activation, Activation::logistic>{});
+    case Activation::tanh: return fn(std::integral_constant<Activation, Activation::tanh>{});
+    case Activation::relu: return fn(std::integral_constant<Activation, Activation::relu>{});
+  }
+}
 
 }  // namespace nnfast

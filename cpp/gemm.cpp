@@ -76,18 +76,22 @@ void pack_a_block(float* dst, ConstMatrixView a, index_t i0, index_t m, index_t 
   }
 }
 
+// The epilogue over an m x n tile of C at (i0, j0); one switch per tile, not per row.
 void apply_epilogue(const GemmEpilogue& ep, float* c, index_t ldc, index_t i0, index_t j0,
                     index_t m, index_t n) {
-  for (index_t i = 0; i < m; ++i) {
-    float* row = c + i * ldc;
-    if (ep.kind == GemmEpilogue::Kind::bias_activation) {
-      if (ep.bias)
-        for (index_t j = 0; j < n; ++j) row[j] += ep.bias[j0 + j];
-      activation_forward(ep.act, row, row, n);
-    } else {
-      activation_backward(ep.act, row, row, ep.y + (i0 + i) * ep.ldy + j0, n);
+  with_activation(ep.act, [&](auto act) {
+    constexpr Activation A = act();
+    for (index_t i = 0; i < m; ++i) {
+      float* row = c + i * ldc;
+      if (ep.kind == GemmEpilogue::Kind::bias_activation) {
+        const float* bias = ep.bias ? ep.bias + j0 : nullptr;
+        for (index_t j = 0; j < n; ++j) row[j] = activate<A>(row[j] + (bias ? bias[j] : 0.0f));
+      } else {
+        const float* y = ep.y + (i0 + i) * ep.ldy + j0;
+        for (index_t j = 0; j < n; ++j) row[j] *= derivative_from_output<A>(y[j]);
+      }
     }
-  }
+  });
 }
 
 // C = beta * C (k == 0: the product is empty), then the epilogue.
