@@ -1,0 +1,24 @@
+"""The README's Python examples run as written (the README must always hold)."""
+
+import pathlib
+import re
+import warnings
+
+import pytest
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+
+
+def test_readme_has_examples_and_commands():
+    text = README.read_text()
+    assert BLOCKS
+    assert "pip install . && python -m nnfast demo" in text
+    assert 'pip install ".[test]" && python -m pytest' in text
+
+
+@pytest.mark.parametrize("index", range(len(BLOCKS)))
+def test_readme_example_runs(index):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. ConvergenceWarning of a short example fit
+        exec(compile(BLOCKS[index], f"README example {index}", "exec"), {})
