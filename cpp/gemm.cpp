@@ -25,7 +25,6 @@ GemmMicroKernel active_gemm_kernel() {
 namespace {
 
 constexpr index_t MR = kGemmMR, NR = kGemmNR;
-constexpr index_t kSmallM = 4 * kGemmMR;  // below this many rows per thread, B is read in place
 GemmBlocking g_blocking;
 
 index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
@@ -114,7 +113,9 @@ struct Share {
 
 // Which rows are packed / read in place, from the rows a thread owns (see gemm_team).
 bool packs_a(index_t rows, const GemmBlocking& blk) { return rows > blk.mc; }
-bool reads_b_in_place(index_t rows, const ConstMatrixView& b) { return b.cs == 1 && rows < kSmallM; }
+bool reads_b_in_place(index_t rows, const ConstMatrixView& b) {
+  return b.cs == 1 && rows < g_blocking.small_m;
+}
 
 // The thread grid (tm row groups x tn panel groups): fewest tiles on the busiest thread,
 // then least packing. In cycles per k step: a 6x16 tile is ~6 cycles of FMAs, packing one
@@ -153,8 +154,9 @@ Share share_of(index_t m, index_t n, const ConstMatrixView& b, int thread, int n
 GemmBlocking gemm_blocking() { return g_blocking; }
 
 void set_gemm_blocking(GemmBlocking blocking) {
-  NNFAST_CHECK(blocking.kc >= 1 && blocking.mc >= 1, "set_gemm_blocking",
-               "kc and mc must be >= 1, got kc=", blocking.kc, " mc=", blocking.mc);
+  NNFAST_CHECK(blocking.kc >= 1 && blocking.mc >= 1 && blocking.small_m >= 0,
+               "set_gemm_blocking", "kc and mc must be >= 1 and small_m >= 0, got kc=",
+               blocking.kc, " mc=", blocking.mc, " small_m=", blocking.small_m);
   blocking.mc = ceil_div(blocking.mc, MR) * MR;  // whole strips keep the tile grid fixed
   g_blocking = blocking;
 }

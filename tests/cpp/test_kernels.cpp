@@ -83,13 +83,16 @@ void test_gemm_sweep() {
 }
 
 // Small blockings walk the K loop, the packed-A path and the MC loop on small shapes.
+// small_m = 0 packs every B; the default reads row-major B in place: both paths.
 void test_gemm_small_blocking() {
   const GemmBlocking saved = gemm_blocking();
-  set_gemm_blocking({8, 12});
-  for (index_t m : {5, 13, 40})
-    for (index_t n : {7, 16, 35})
-      for (index_t k : {3, 8, 9, 30})
-        for (int t = 0; t < 4; ++t) check_gemm(m, n, k, t & 1, t & 2, 1.0f, 0.5f);
+  for (index_t small_m : {index_t(0), saved.small_m}) {
+    set_gemm_blocking({8, 12, small_m});
+    for (index_t m : {5, 13, 40})
+      for (index_t n : {7, 16, 35})
+        for (index_t k : {3, 8, 9, 30})
+          for (int t = 0; t < 4; ++t) check_gemm(m, n, k, t & 1, t & 2, 1.0f, 0.5f);
+  }
   set_gemm_blocking(saved);
 }
 
