@@ -22,6 +22,13 @@ GemmMicroKernel active_gemm_kernel() {
   return generic::gemm_kernel_6x16;
 }
 
+GemmRowKernel active_gemm_row_kernel() {
+#ifdef NNFAST_HAVE_AVX2_KERNEL
+  if (active_isa() == Isa::avx2) return avx2::gemm_kernel_1x64;
+#endif
+  return generic::gemm_kernel_1x64;
+}
+
 namespace {
 
 constexpr index_t MR = kGemmMR, NR = kGemmNR;
@@ -178,6 +185,8 @@ void gemm_team(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, 
   if (k == 0) return scale_only(c, beta, ep, sh.r0, sh.r1, sh.j0, sh.j1);
 
   const GemmMicroKernel kernel = active_gemm_kernel();
+  const GemmRowKernel row_kernel = active_gemm_row_kernel();
+  constexpr index_t kRowPanels = kGemmRowNR / NR;
   const GemmBlocking blk = g_blocking;
   const index_t rows = sh.r1 - sh.r0, panels = ceil_div(sh.j1 - sh.j0, NR);
   // Packing B pays only when a panel is reused by several strips; a few rows (inference,
@@ -209,6 +218,15 @@ void gemm_team(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, 
       if (pack_a) pack_a_block(abuf, a, ic, mc, pc, kc);
       for (index_t q = 0; q < panels; ++q) {
         const index_t j = sh.j0 + q * NR, nr = std::min(NR, sh.j1 - j);
+        // One row (single-sample inference): 64 columns per call, 8 FMA chains.
+        if (mc == 1 && b_in_place && j + kGemmRowNR <= sh.j1 && q + kRowPanels <= panels) {
+          float* ct = c.data + ic * c.ld + j;
+          row_kernel(kc, a.data + ic * a.rs + pc * a.cs, a.cs, b.data + pc * b.rs + j, b.rs, ct,
+                     alpha, beta_k);
+          if (last_k && ep.kind != GemmEpilogue::Kind::none) apply_epilogue(ep, ct, c.ld, ic, j, 1, kGemmRowNR);
+          q += kRowPanels - 1;
+          continue;
+        }
         if (b_in_place && j + NR > b.cols) pack_b_panel(bbuf, b, pc, kc, j);  // ragged edge
         index_t ldb;
         const float* bp = panel(q, ldb);

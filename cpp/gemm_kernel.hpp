@@ -31,8 +31,27 @@ void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, con
                       index_t ldb, float* c, index_t ldc, float alpha, float beta, index_t m, index_t n);
 }
 
-// The micro-kernel for the active ISA (cpu_features.hpp).
+// The one-row kernel (single-sample inference, where the 6x16 kernel has only two
+// dependent FMA chains per panel and waits on FMA latency):
+//   C[1 x 64] := alpha * a[1 x k] * B[k x 64] + beta * C,   a[p] at a[p * cs_a],
+// B read in place (element (p, j) at b[p * ldb + j], all 64 columns readable), C never
+// read when beta == 0. Each element gets the same FMA sequence as in the 6x16 kernel, so
+// a row's result does not depend on which kernel computed it.
+constexpr index_t kGemmRowNR = 64;
+using GemmRowKernel = void (*)(index_t k, const float* a, index_t cs_a, const float* b,
+                               index_t ldb, float* c, float alpha, float beta);
+namespace generic {
+void gemm_kernel_1x64(index_t k, const float* a, index_t cs_a, const float* b, index_t ldb,
+                      float* c, float alpha, float beta);
+}
+namespace avx2 {
+void gemm_kernel_1x64(index_t k, const float* a, index_t cs_a, const float* b, index_t ldb,
+                      float* c, float alpha, float beta);
+}
+
+// The kernels for the active ISA (cpu_features.hpp).
 GemmMicroKernel active_gemm_kernel();
+GemmRowKernel active_gemm_row_kernel();
 
 // Writes the finished MR x NR accumulator tile `acc` into C per the contract above.
 // Internal linkage on purpose: each ISA file compiles its own copy under its own flags
@@ -48,6 +67,14 @@ inline void gemm_store_tile(const float* acc, float* c, index_t ldc, float alpha
     } else {
       for (index_t j = 0; j < n; ++j) ci[j] = alpha * ai[j] + beta * ci[j];
     }
+  }
+}
+
+inline void gemm_store_tile_row(const float* acc, float* c, float alpha, float beta, index_t n) {
+  if (beta == 0.0f) {
+    for (index_t j = 0; j < n; ++j) c[j] = alpha * acc[j];
+  } else {
+    for (index_t j = 0; j < n; ++j) c[j] = alpha * acc[j] + beta * c[j];
   }
 }
 }  // namespace

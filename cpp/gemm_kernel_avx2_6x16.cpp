@@ -114,4 +114,20 @@ void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, con
   gemm_store_tile(acc, c, ldc, alpha, beta, m, n);
 }
 
+void gemm_kernel_1x64(index_t k, const float* a, index_t cs_a, const float* b, index_t ldb,
+                      float* c, float alpha, float beta) {
+  __m256 acc[8];  // 8 independent FMA chains hide the FMA latency
+#pragma GCC unroll 8
+  for (int v = 0; v < 8; ++v) acc[v] = _mm256_setzero_ps();
+  for (index_t p = 0; p < k; ++p, b += ldb) {
+    const __m256 av = _mm256_broadcast_ss(a + p * cs_a);
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; ++v) acc[v] = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 8 * v), acc[v]);
+  }
+  alignas(32) float out[kGemmRowNR];
+#pragma GCC unroll 8
+  for (int v = 0; v < 8; ++v) _mm256_store_ps(out + 8 * v, acc[v]);
+  gemm_store_tile_row(out, c, alpha, beta, kGemmRowNR);
+}
+
 }  // namespace nnfast::avx2

@@ -20,4 +20,16 @@ void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, con
   gemm_store_tile(acc, c, ldc, alpha, beta, m, n);
 }
 
+void gemm_kernel_1x64(index_t k, const float* a, index_t cs_a, const float* b, index_t ldb,
+                      float* c, float alpha, float beta) {
+  constexpr index_t N = kGemmRowNR;
+  alignas(64) float acc[N] = {};
+  for (index_t p = 0; p < k; ++p) {
+    const float ap = a[p * cs_a];
+    const float* bp = b + p * ldb;
+    for (index_t j = 0; j < N; ++j) acc[j] += ap * bp[j];
+  }
+  gemm_store_tile_row(acc, c, alpha, beta, N);
+}
+
 }  // namespace nnfast::generic

@@ -82,6 +82,21 @@ void test_gemm_sweep() {
   check_gemm(300, 50, 600, false, false, 1.0f, 0.0f);
 }
 
+// One row takes the 1x64 kernel: same values as the 6x16 kernel, bit for bit.
+void test_gemm_single_row() {
+  const index_t n = 150, k = 300, m = 7;
+  const auto a = random_vector(size_t(m * k), 20), b = random_vector(size_t(k * n), 21);
+  std::vector<float> all(size_t(m * n)), one(size_t(n));
+  gemm({all.data(), m, n, n}, {a.data(), m, k, k, 1}, {b.data(), k, n, n, 1}, 1.0f, 0.0f);
+  bool same = true;
+  for (index_t i = 0; i < m; ++i) {
+    gemm({one.data(), 1, n, n}, {a.data() + i * k, 1, k, k, 1}, {b.data(), k, n, n, 1}, 1.0f, 0.0f);
+    same = same && std::memcmp(one.data(), all.data() + i * n, sizeof(float) * size_t(n)) == 0;
+  }
+  expect(same, "gemm one row equals its row in a batch", "n=150 k=300");
+  for (index_t nn : {64, 65, 80, 128, 130}) check_gemm(1, nn, 37, false, false, 0.5f, 2.0f);
+}
+
 // Small blockings walk the K loop, the packed-A path and the MC loop on small shapes.
 // small_m = 0 packs every B; the default reads row-major B in place: both paths.
 void test_gemm_small_blocking() {
@@ -199,6 +214,7 @@ void test_bad_input_throws() {
 void run_all() {
   test_gemm_sweep();
   test_gemm_small_blocking();
+  test_gemm_single_row();
   test_gemm_thread_invariance();
   test_dense_forward();
   test_network_gradient();
