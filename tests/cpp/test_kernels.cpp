@@ -13,6 +13,7 @@
 #include "losses.hpp"
 #include "mlp.hpp"
 #include "reference.hpp"
+#include "sparse_input.hpp"
 #include "threads.hpp"
 
 using namespace nnfast;
@@ -86,7 +87,7 @@ void test_gemm_sweep() {
 void test_gemm_single_row() {
   const index_t n = 150, k = 300, m = 7;
   const auto a = random_vector(size_t(m * k), 20), b = random_vector(size_t(k * n), 21);
-  std::vector<float> all(size_t(m * n)), one(size_t(n));
+  std::vector<float> all(static_cast<size_t>(m * n)), one(static_cast<size_t>(n));
   gemm({all.data(), m, n, n}, {a.data(), m, k, k, 1}, {b.data(), k, n, n, 1}, 1.0f, 0.0f);
   bool same = true;
   for (index_t i = 0; i < m; ++i) {
@@ -211,6 +212,199 @@ void test_bad_input_throws() {
   expect(threw, "gemm shape mismatch throws invalid_argument", "");
 }
 
+// ---- CSR input (sparse_input.hpp) ----
+
+// A random CSR matrix (sorted unique indices per row, some empty rows) in every dtype
+// combination scipy produces, and its float32 dense twin.
+struct TestCsr {
+  index_t rows, cols;
+  std::vector<double> values;  // not float32-exact: the float64 data path converts
+  std::vector<float> values32;
+  std::vector<std::int32_t> idx32, ptr32;
+  std::vector<std::int64_t> idx64, ptr64;
+  std::vector<float> dense;  // (rows, cols): float(value) at each nonzero
+
+  TestCsr(index_t r, index_t c, double density, unsigned seed) : rows(r), cols(c), dense(size_t(r * c)) {
+    std::mt19937 gen(seed);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    ptr32.push_back(0), ptr64.push_back(0);
+    for (index_t i = 0; i < r; ++i) {
+      for (index_t j = 0; j < c; ++j) {
+        if (i % 7 == 3 || u(gen) >= density) continue;  // every 7th row is empty
+        const double v = 2.0 * u(gen) - 1.0 + 1e-9;
+        values.push_back(v), values32.push_back(float(v));
+        idx32.push_back(std::int32_t(j)), idx64.push_back(j);
+        dense[size_t(i * c + j)] = float(v);
+      }
+      ptr32.push_back(std::int32_t(values.size())), ptr64.push_back(index_t(values.size()));
+    }
+  }
+  // variant bits: 1 float64 data, 2 int64 indices, 4 int64 indptr.
+  CsrMatrix view(int variant) const {
+    CsrMatrix x;
+    x.data_is_double = variant & 1, x.indices_are_64 = variant & 2, x.indptr_is_64 = variant & 4;
+    x.data = x.data_is_double ? static_cast<const void*>(values.data()) : values32.data();
+    x.indices = x.indices_are_64 ? static_cast<const void*>(idx64.data()) : idx32.data();
+    x.indptr = x.indptr_is_64 ? static_cast<const void*>(ptr64.data()) : ptr32.data();
+    x.rows = rows, x.cols = cols, x.stored = index_t(values.size());
+    return x;
+  }
+};
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// The batch rows of X in `ids` order, gathered densely (what the dense path multiplies).
+std::vector<float> gather_dense(const TestCsr& x, const std::vector<std::int64_t>& ids) {
+  std::vector<float> out(ids.size() * size_t(x.cols));
+  for (size_t r = 0; r < ids.size(); ++r)
+    std::memcpy(out.data() + r * x.cols, x.dense.data() + ids[r] * x.cols, sizeof(float) * x.cols);
+  return out;
+}
+
+// Forward and weight gradient against the float64 reference, and bitwise against the
+// dense path (GEMM on the densified rows): sparse input must train the same model.
+void check_csr_kernels(index_t rows, index_t cols, index_t n, double density, index_t batch) {
+  const TestCsr x(rows, cols, density, unsigned(rows + cols));
+  std::vector<std::int64_t> ids(static_cast<size_t>(batch));
+  for (index_t r = 0; r < batch; ++r) ids[size_t(r)] = (r * 5 + 2) % rows;  // repeats rows too
+  const RowSelection sel{ids.data(), 0, batch};
+  const auto w = random_vector(size_t(cols * n), 20), b = random_vector(size_t(n), 21);
+  const auto dz = random_vector(size_t(batch * n), 22), dw0 = random_vector(size_t(cols * n), 23);
+  const std::vector<float> xb = gather_dense(x, ids);
+  const ConstMatrixView wv{w.data(), cols, n, n, 1}, dzv{dz.data(), batch, n, n, 1};
+  char what[128];
+  std::snprintf(what, sizeof what, "rows=%ld cols=%ld n=%ld batch=%ld", long(rows), long(cols), long(n), long(batch));
+  for (int variant = 0; variant < 8; ++variant) {
+    const CsrMatrix xv = x.view(variant);
+    const std::string detail = std::string(what) + " variant=" + std::to_string(variant);
+    for (Activation act : {Activation::identity, Activation::tanh}) {
+      std::vector<float> y(size_t(batch * n)), want(y.size()), dense(y.size());
+      csr_dense_forward({y.data(), batch, n, n}, xv, sel, wv, b.data(), act);
+      reference::csr_dense_forward({want.data(), batch, n, n}, xv, sel, wv, b.data(), act);
+      dense_forward({dense.data(), batch, n, n}, {xb.data(), batch, cols, cols, 1}, wv, b.data(), act);
+      expect(max_rel_error(y, want) < 1e-5 * std::sqrt(double(cols)), "csr_dense_forward vs reference", detail);
+      expect(same_bits(y, dense), "csr_dense_forward == dense_forward (bitwise)", detail);
+    }
+    for (bool accumulate : {false, true}) {
+      std::vector<float> dw = dw0, want = dw0, dense = dw0;
+      csr_weight_gradient({dw.data(), cols, n, n}, xv, sel, dzv, accumulate);
+      reference::csr_weight_gradient({want.data(), cols, n, n}, xv, sel, dzv, accumulate);
+      gemm({dense.data(), cols, n, n}, ConstMatrixView{xb.data(), batch, cols, cols, 1}.transposed(),
+           dzv, 1.0f, accumulate ? 1.0f : 0.0f);
+      const std::string d = detail + (accumulate ? " accumulate" : "");
+      expect(max_rel_error(dw, want) < 1e-5 * std::sqrt(double(batch)), "csr_weight_gradient vs reference", d);
+      expect(same_bits(dw, dense), "csr_weight_gradient == gemm X^T dz (bitwise)", d);
+    }
+  }
+}
+
+void test_csr_kernels() {
+  check_csr_kernels(1, 1, 1, 1.0, 1);
+  check_csr_kernels(30, 45, 17, 0.2, 23);
+  check_csr_kernels(90, 700, 33, 0.02, 300);  // K blocks of 256 both ways
+  const GemmBlocking saved = gemm_blocking();
+  set_gemm_blocking({8, 12, saved.small_m});  // many K blocks on small shapes
+  check_csr_kernels(40, 70, 19, 0.3, 50);
+  check_csr_kernels(40, 70, 5, 0.05, 50);
+  set_gemm_blocking(saved);
+}
+
+// Rows split (forward) and features split (weight gradient), never the sums: bitwise
+// identical for any thread count.
+void test_csr_thread_invariance() {
+  const index_t rows = 120, cols = 300, n = 41, batch = 100;
+  const TestCsr x(rows, cols, 0.05, 30);
+  std::vector<std::int64_t> ids(static_cast<size_t>(batch));
+  for (index_t r = 0; r < batch; ++r) ids[size_t(r)] = (r * 37) % rows;
+  const RowSelection sel{ids.data(), 0, batch};
+  const auto w = random_vector(size_t(cols * n), 31), b = random_vector(size_t(n), 32);
+  const auto dz = random_vector(size_t(batch * n), 33);
+  std::vector<float> first_y, first_dw;
+  for (int threads : {1, 2, 3, 5}) {
+    set_num_threads(threads);
+    std::vector<float> y(size_t(batch * n)), dw(size_t(cols * n));
+    csr_dense_forward({y.data(), batch, n, n}, x.view(5), sel, {w.data(), cols, n, n, 1}, b.data(),
+                      Activation::relu);
+    csr_weight_gradient({dw.data(), cols, n, n}, x.view(5), sel, {dz.data(), batch, n, n, 1}, false);
+    if (first_y.empty()) first_y = y, first_dw = dw;
+    expect(same_bits(first_y, y) && same_bits(first_dw, dw), "csr kernels thread invariance",
+           "threads=" + std::to_string(threads));
+  }
+  set_num_threads(2);
+}
+
+// A training epoch on CSR input equals the epoch on the same rows dense, bitwise, for
+// 1, 2 and 3 threads (batches of 32 and a batch larger than kc; the full-batch gradient).
+void test_csr_training_equals_dense() {
+  const index_t n = 300, d = 280, h = 24, k = 3;
+  const TestCsr x(n, d, 0.03, 40);
+  std::vector<float> y(size_t(n * k), 0.0f);
+  for (index_t i = 0; i < n; ++i) y[size_t(i * k + (i * 7) % k)] = 1.0f;
+  std::vector<std::int64_t> order(static_cast<size_t>(n));
+  for (index_t i = 0; i < n; ++i) order[size_t(i)] = (i * 37) % n;
+  for (index_t batch : {index_t(32), index_t(290)}) {
+    std::vector<float> first;
+    for (int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      std::vector<float> result;
+      for (bool sparse : {false, true}) {
+        auto w0 = random_vector(size_t(d * h), 41), b0 = random_vector(size_t(h), 42);
+        auto w1 = random_vector(size_t(h * k), 43), b1 = random_vector(size_t(k), 44);
+        std::vector<std::vector<float>> m{std::vector<float>(w0.size()), std::vector<float>(w1.size()),
+                                          std::vector<float>(b0.size()), std::vector<float>(b1.size())};
+        auto v = m;
+        std::int64_t step = 0;
+        const Network net{{{w0.data(), b0.data(), d, h}, {w1.data(), b1.data(), h, k}},
+                          {Activation::tanh}, Loss::softmax_cross_entropy};
+        const OptimizerState state{{m[0].data(), m[1].data(), m[2].data(), m[3].data()},
+                                   {v[0].data(), v[1].data(), v[2].data(), v[3].data()}, &step};
+        const InputRows in = sparse ? InputRows::from_csr(x.view(3)) : InputRows{x.dense.data(), false, n, d, d};
+        train_epoch(net, in, y.data(), nullptr, order.data(), n, batch, 1e-3f, OptimizerConfig{}, state, nullptr);
+        std::vector<float> g0(w0.size()), gb0(b0.size()), g1(w1.size()), gb1(b1.size());
+        loss_and_gradient(net, in, y.data(), nullptr, 1e-3f, {g0.data(), g1.data()}, {gb0.data(), gb1.data()});
+        std::vector<float> all(w0);
+        for (const auto* part : {&w1, &g0, &g1, &gb0})
+          all.insert(all.end(), part->begin(), part->end());
+        if (!sparse) {
+          result = all;
+        } else {
+          expect(same_bits(result, all), "train_epoch + loss_and_gradient: CSR == dense (bitwise)",
+                 "batch=" + std::to_string(batch) + " threads=" + std::to_string(threads));
+        }
+      }
+      if (first.empty()) first = result;
+      expect(same_bits(first, result), "train_epoch on CSR thread invariance",
+             "batch=" + std::to_string(batch) + " threads=" + std::to_string(threads));
+    }
+  }
+  set_num_threads(2);
+}
+
+// Malformed CSR: std::invalid_argument naming the function, before any work.
+void test_csr_bad_input_throws() {
+  const TestCsr good(6, 5, 0.5, 50);
+  auto throws = [&](const char* what, auto&& mutate) {
+    TestCsr x = good;
+    mutate(x);
+    std::vector<float> w(5 * 3), y(6 * 3);
+    bool threw = false;
+    try {
+      csr_dense_forward({y.data(), 6, 3, 3}, x.view(0), {nullptr, 0, 6}, {w.data(), 5, 3, 3, 1},
+                        nullptr, Activation::identity);
+    } catch (const std::invalid_argument& e) {
+      threw = std::strstr(e.what(), "[csr_dense_forward]") != nullptr;
+    }
+    expect(threw, "malformed CSR throws invalid_argument", what);
+  };
+  throws("index out of range", [](TestCsr& x) { x.idx32[1] = 5; });
+  throws("negative index", [](TestCsr& x) { x.idx32[0] = -1; });
+  throws("indptr decreasing", [](TestCsr& x) { std::swap(x.ptr32[1], x.ptr32[2]); x.ptr32[2] -= 1; x.ptr32[1] = x.ptr32[2] + 1; });
+  throws("indptr[0] != 0", [](TestCsr& x) { x.ptr32[0] = 1; });
+  throws("indptr past the data", [](TestCsr& x) { x.ptr32.back() += 1; });
+}
+
 void run_all() {
   test_gemm_sweep();
   test_gemm_small_blocking();
@@ -220,6 +414,10 @@ void run_all() {
   test_network_gradient();
   test_train_thread_invariance();
   test_bad_input_throws();
+  test_csr_kernels();
+  test_csr_thread_invariance();
+  test_csr_training_equals_dense();
+  test_csr_bad_input_throws();
 }
 
 }  // namespace
