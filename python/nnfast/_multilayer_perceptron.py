@@ -79,8 +79,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
-        if self.n_outputs_ == 1:
-            y_pred = y_pred.ravel()
+        # LabelBinarizer.inverse_transform's rules, without its ~90 us of checks:
+        # multiclass takes the argmax (first on ties), binary thresholds p at 0.5.
+        y_type = self._label_binarizer.y_type_
+        if y_type == "multiclass":
+            return self.classes_.take(np.argmax(y_pred, axis=1))
+        if y_type == "binary" and len(self.classes_) == 2:
+            return self.classes_.take((y_pred.ravel() > 0.5).astype(np.intp))
         return self._label_binarizer.inverse_transform(y_pred)
 
     def _score(self, X, y, sample_weight=None):
