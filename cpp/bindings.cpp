@@ -17,6 +17,7 @@
 #include "mlp.hpp"
 #include "optimizers.hpp"
 #include "reference.hpp"
+#include "sparse_input.hpp"
 #include "threads.hpp"
 
 namespace py = pybind11;
@@ -87,6 +88,84 @@ InputRows input_rows(py::array& X, const char* fn) {
   if (rows > 1 && (X.strides(0) % item != 0 || X.strides(0) < cols * item))
     throw py::value_error(where(fn, "X") + " rows must not overlap");
   return {X.data(), is_double, rows, cols, rows > 1 ? index_t(X.strides(0) / item) : cols};
+}
+
+// One array attribute of a CSR matrix: 1-D, contiguous, of dtype First or Second (a
+// TypeError names the attribute otherwise); `second` says which.
+template <class First, class Second>
+py::array csr_part(const py::handle& X, const char* attr, const char* fn, const char* dtypes,
+                   bool& second) {
+  const py::object part = X.attr(attr);
+  const std::string name = std::string("X.") + attr;
+  if (!py::isinstance<py::array>(part))
+    throw py::type_error(where(fn, name.c_str()) + " must be a numpy array");
+  auto a = py::reinterpret_borrow<py::array>(part);
+  second = a.dtype().equal(py::dtype::of<Second>());
+  if (!second && !a.dtype().equal(py::dtype::of<First>()))
+    throw py::type_error(where(fn, name.c_str()) + " must be " + dtypes + ", got " +
+                         std::string(py::str(a.dtype())));
+  if (a.ndim() != 1) throw py::value_error(where(fn, name.c_str()) + " must be 1-D");
+  if (a.size() > 1 && a.strides(0) != a.itemsize())
+    throw py::value_error(where(fn, name.c_str()) + " must be contiguous");
+  return a;
+}
+
+bool is_csr(const py::handle& X) {
+  return py::hasattr(X, "format") && py::hasattr(X, "indptr") &&
+         py::str(X.attr("format")).equal(py::str("csr"));
+}
+
+// A scipy.sparse CSR matrix or array, viewed in place (no copy, no conversion): data
+// float32/float64, indices and indptr int32/int64. Sizes are checked here, the contents
+// (indptr monotone, indices in range) by the core before any parallel region. `keep`
+// holds the three arrays until the call returns (X.data could be rebound meanwhile).
+CsrMatrix csr_matrix(const py::handle& X, const char* fn, py::list& keep) {
+  const auto shape = X.attr("shape").cast<std::pair<index_t, index_t>>();
+  CsrMatrix x;
+  x.rows = shape.first, x.cols = shape.second;
+  const py::array data =
+      csr_part<float, double>(X, "data", fn, "float32 or float64", x.data_is_double);
+  const py::array indices =
+      csr_part<std::int32_t, std::int64_t>(X, "indices", fn, "int32 or int64", x.indices_are_64);
+  const py::array indptr =
+      csr_part<std::int32_t, std::int64_t>(X, "indptr", fn, "int32 or int64", x.indptr_is_64);
+  if (x.rows < 0 || x.cols < 0) throw py::value_error(where(fn, "X") + " has a negative dimension");
+  if (indptr.size() != x.rows + 1)
+    throw py::value_error(where(fn, "X.indptr") + " has " + std::to_string(indptr.size()) +
+                          " entries, expected rows + 1 = " + std::to_string(x.rows + 1));
+  if (data.size() != indices.size())
+    throw py::value_error(where(fn, "X.data") + " has " + std::to_string(data.size()) +
+                          " entries, X.indices " + std::to_string(indices.size()));
+  x.data = data.data(), x.indices = indices.data(), x.indptr = indptr.data();
+  x.stored = index_t(data.size());
+  keep.append(data), keep.append(indices), keep.append(indptr);
+  return x;
+}
+
+// X for whole-network calls: a dense array (input_rows) or a scipy.sparse CSR matrix or
+// array (read in place). `keep` holds X's arrays until the call returns.
+InputRows input_of(const py::object& X, const char* fn, py::list& keep) {
+  if (py::isinstance<py::array>(X)) {
+    auto a = py::reinterpret_borrow<py::array>(X);
+    keep.append(a);
+    return input_rows(a, fn);
+  }
+  if (is_csr(X)) return InputRows::from_csr(csr_matrix(X, fn, keep));
+  throw py::type_error(where(fn, "X") +
+                       " must be a numpy array or a scipy.sparse CSR matrix, got " +
+                       std::string(py::str(py::type::of(X))));
+}
+
+// x of the CSR kernels: a scipy.sparse CSR matrix or array only.
+CsrMatrix csr_kernel_input(const py::object& x, const char* fn, py::list& keep) {
+  if (!is_csr(x)) throw py::type_error(where(fn, "x") + " must be a scipy.sparse CSR matrix");
+  return csr_matrix(x, fn, keep);
+}
+
+// The optional batch rows of the CSR kernels: int64 row ids, or all of X's rows.
+RowSelection row_selection(std::optional<py::array>& rows, const CsrMatrix& x, const char* fn) {
+  if (!rows) return {nullptr, 0, x.rows};
+  return {data_of<std::int64_t>(*rows, fn, "rows", 1), 0, index_t(rows->size())};
 }
 
 // writable: training updates the parameters in place; predict and loss_and_gradient only
@@ -244,6 +323,45 @@ PYBIND11_MODULE(_core, m) {
     dense_backward(dxv, dwv, dbp, dzv, xv, wv);
   }, py::arg("dz"), py::arg("x"), py::arg("w"), py::arg("dw"), py::arg("db"), py::arg("dx") = py::none());
 
+  for (bool ref : {false, true}) {
+    m.def(ref ? "csr_dense_forward_reference" : "csr_dense_forward",
+          [ref](py::object x, py::array w, py::array b, Activation act, py::array out,
+                std::optional<py::array> rows) {
+            const char* fn = ref ? "csr_dense_forward_reference" : "csr_dense_forward";
+            py::list keep;
+            const CsrMatrix xv = csr_kernel_input(x, fn, keep);
+            const ConstMatrixView wv = matrix(w, fn, "w");
+            const float* bp = data_of(b, fn, "b", 1);
+            require_shape(b, {wv.cols}, fn, "b");
+            const MatrixView yv = out_matrix(out, fn, "out");
+            const RowSelection rs = row_selection(rows, xv, fn);
+            py::gil_scoped_release release;
+            if (ref)
+              reference::csr_dense_forward(yv, xv, rs, wv, bp, act);
+            else
+              csr_dense_forward(yv, xv, rs, wv, bp, act);
+          },
+          py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::arg("out"),
+          py::arg("rows") = py::none());
+    m.def(ref ? "csr_weight_gradient_reference" : "csr_weight_gradient",
+          [ref](py::array dz, py::object x, py::array dw, std::optional<py::array> rows,
+                bool accumulate) {
+            const char* fn = ref ? "csr_weight_gradient_reference" : "csr_weight_gradient";
+            py::list keep;
+            const CsrMatrix xv = csr_kernel_input(x, fn, keep);
+            const ConstMatrixView dzv = matrix(dz, fn, "dz");
+            const MatrixView dwv = out_matrix(dw, fn, "dw");
+            const RowSelection rs = row_selection(rows, xv, fn);
+            py::gil_scoped_release release;
+            if (ref)
+              reference::csr_weight_gradient(dwv, xv, rs, dzv, accumulate);
+            else
+              csr_weight_gradient(dwv, xv, rs, dzv, accumulate);
+          },
+          py::arg("dz"), py::arg("x"), py::arg("dw"), py::arg("rows") = py::none(),
+          py::arg("accumulate") = false);
+  }
+
   m.def("activation_forward", [](py::array x, Activation act, py::array out) {
     const char* fn = "activation_forward";
     const float* xp = data_of(x, fn, "x", -1);
@@ -343,13 +461,14 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("learning_rate", &OptimizerConfig::learning_rate);
 
   m.def("train_epoch", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
-                          Loss loss, py::array X, py::array Y, std::optional<py::array> sw,
+                          Loss loss, py::object X, py::array Y, std::optional<py::array> sw,
                           py::array order, index_t batch_size, float alpha,
                           const OptimizerConfig& opt, py::list state1, py::list state2,
                           py::array step) {
     const char* fn = "train_epoch";
     const Network net = network(coefs, intercepts, hidden, loss, fn, true);
-    const InputRows rows = input_rows(X, fn);
+    py::list keep;
+    const InputRows rows = input_of(X, fn, keep);
     const float* yp = data_of(Y, fn, "Y", 2);
     require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");
     const float* swp = optional_weights(sw, rows.rows, fn);
@@ -375,10 +494,11 @@ PYBIND11_MODULE(_core, m) {
      py::arg("alpha"), py::arg("optimizer"), py::arg("state1"), py::arg("state2"), py::arg("step"));
 
   m.def("predict", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden, Loss loss,
-                      py::array X, std::optional<py::array> out) {
+                      py::object X, std::optional<py::array> out) {
     const char* fn = "predict";
     const Network net = network(coefs, intercepts, hidden, loss, fn, false);
-    const InputRows rows = input_rows(X, fn);
+    py::list keep;
+    const InputRows rows = input_of(X, fn, keep);
     py::array result = out ? *out : py::array_t<float>({rows.rows, net.n_outputs()});
     MatrixView ov = out_matrix(result, fn, "out");
     bool finite;
@@ -392,11 +512,12 @@ PYBIND11_MODULE(_core, m) {
      py::arg("out") = py::none());
 
   m.def("loss_and_gradient", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
-                                Loss loss, py::array X, py::array Y, std::optional<py::array> sw,
+                                Loss loss, py::object X, py::array Y, std::optional<py::array> sw,
                                 float alpha, py::list grad_coefs, py::list grad_intercepts) {
     const char* fn = "loss_and_gradient";
     const Network net = network(coefs, intercepts, hidden, loss, fn, false);
-    const InputRows rows = input_rows(X, fn);
+    py::list keep;
+    const InputRows rows = input_of(X, fn, keep);
     const float* yp = data_of(Y, fn, "Y", 2);
     require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");
     const float* swp = optional_weights(sw, rows.rows, fn);

@@ -2,6 +2,8 @@
 //   gather rows -> forward layer by layer (bias + activation fused) -> loss head ->
 //   backward layer by layer (dW, db, and dX with the activation mask fused), where the
 //   update of layer l+1 runs in the same stage as the backward of layer l.
+// A CSR X is not gathered: the first layer's forward and dW read its rows in place
+// (sparse_input.hpp); every other stage is the same as for dense X.
 // Work is split by output tiles, columns or fixed chunks, never by a reduction dimension,
 // so results are bitwise identical for any thread count.
 #include "mlp.hpp"
@@ -56,13 +58,14 @@ index_t chunks_of(index_t n) { return (n + kUpdateChunk - 1) / kUpdateChunk; }
 struct StepBuffers {
   index_t capacity, n_in, n_out;
   std::vector<index_t> width;  // per layer: fan_out
-  std::vector<float> x, y, sw;
+  std::vector<float> x, y, sw;  // x: gathered dense rows (empty for CSR input)
   std::vector<std::vector<float>> act, delta;  // per layer: (rows, fan_out)
   std::vector<double> row_loss;
 
-  StepBuffers(const Network& net, index_t rows)
+  StepBuffers(const Network& net, index_t rows, bool gather_x)
       : capacity(rows), n_in(net.n_inputs()), n_out(net.n_outputs()),
-        x(size_t(rows * n_in)), y(size_t(rows * n_out)), sw(size_t(rows)), row_loss(size_t(rows)) {
+        x(gather_x ? size_t(rows * n_in) : 0), y(size_t(rows * n_out)), sw(size_t(rows)),
+        row_loss(size_t(rows)) {
     for (const auto& l : net.layers) {
       width.push_back(l.fan_out);
       act.emplace_back(size_t(rows * l.fan_out));
@@ -83,30 +86,44 @@ std::pair<index_t, index_t> split(index_t n, int t, int nthreads) {
   return {n * t / nthreads, n * (t + 1) / nthreads};
 }
 
-// Rows order[first : first + m] of X, Y and sample_weight into the step buffers.
+// Rows order[first : first + m] of X (unless CSR), Y and sample_weight into the step buffers.
 void gather_team(StepBuffers& buf, const InputRows& X, const float* Y, const float* sw,
                  const std::int64_t* order, index_t m, int t, int nthreads) {
   const auto [r0, r1] = split(m, t, nthreads);
+  const bool gather_x = !X.is_csr();
   for (index_t r = r0; r < r1; ++r) {
     const index_t i = order ? order[r] : r;
-    X.copy_row(i, buf.x.data() + r * buf.n_in);
+    if (gather_x) X.copy_row(i, buf.x.data() + r * buf.n_in);
     std::memcpy(buf.y.data() + r * buf.n_out, Y + i * buf.n_out, sizeof(float) * buf.n_out);
     buf.sw[r] = sw ? sw[i] : 1.0f;
   }
 }
+
+// The first layer's input for one batch: the rows gathered in buf.x (csr null), or the
+// batch's rows of a CSR X, read in place.
+struct FirstLayerInput {
+  const CsrMatrix* csr = nullptr;
+  RowSelection rows;
+  CsrScratch* scratch = nullptr;
+};
 
 // Forward, loss head and backward over the m gathered rows: leaves (unscaled) dW/db in
 // grad_w/grad_b (added to them when accumulate), row losses in buf.row_loss. Calls
 // grads_ready(l) once layer l's gradients are complete (in the stage after), so the
 // caller can fold the update of layer l into the next stage's work.
 template <class GradsReady>
-void forward_backward_team(const Network& net, StepBuffers& buf, index_t m,
-                           const std::vector<float*>& grad_w, const std::vector<float*>& grad_b,
-                           bool accumulate, GradsReady&& grads_ready, int t, int nthreads) {
+void forward_backward_team(const Network& net, StepBuffers& buf, const FirstLayerInput& in,
+                           index_t m, const std::vector<float*>& grad_w,
+                           const std::vector<float*>& grad_b, bool accumulate,
+                           GradsReady&& grads_ready, int t, int nthreads) {
   const size_t L = net.layers.size();
   for (size_t l = 0; l < L; ++l) {
-    dense_forward_team(buf.act_view(l, m), buf.input_of(l, m), weights(net.layers[l]),
-                       net.layers[l].b, net.activation_of(l), t, nthreads);
+    if (l == 0 && in.csr)
+      csr_dense_forward_team(buf.act_view(0, m), *in.csr, in.rows, weights(net.layers[0]),
+                             net.layers[0].b, net.activation_of(0), *in.scratch, t, nthreads);
+    else
+      dense_forward_team(buf.act_view(l, m), buf.input_of(l, m), weights(net.layers[l]),
+                         net.layers[l].b, net.activation_of(l), t, nthreads);
 #pragma omp barrier
   }
   const auto [r0, r1] = split(m, t, nthreads);
@@ -118,9 +135,12 @@ void forward_backward_team(const Network& net, StepBuffers& buf, index_t m,
   for (size_t l = L; l-- > 0;) {
     const DenseParams& p = net.layers[l];
     const ConstMatrixView dz = as_const(buf.delta_view(l, m));
-    const float beta = accumulate ? 1.0f : 0.0f;
-    gemm_team({grad_w[l], p.fan_in, p.fan_out, p.fan_out}, buf.input_of(l, m).transposed(), dz,
-              1.0f, beta, {}, t, nthreads);
+    const MatrixView dw{grad_w[l], p.fan_in, p.fan_out, p.fan_out};
+    if (l == 0 && in.csr)
+      csr_weight_gradient_team(dw, *in.csr, in.rows, dz, accumulate, *in.scratch, t, nthreads);
+    else
+      gemm_team(dw, buf.input_of(l, m).transposed(), dz, 1.0f, accumulate ? 1.0f : 0.0f, {}, t,
+                nthreads);
     const auto [j0, j1] = split(p.fan_out, t, nthreads);
     for (index_t j = j0; j < j1; ++j) {  // bias gradient: column sums, rows in order
       float s = accumulate ? grad_b[l][j] : 0.0f;
@@ -147,7 +167,27 @@ void check_rows(const char* fn, const Network& net, const InputRows& X) {
   net.check(fn);
   NNFAST_CHECK(X.cols == net.n_inputs(), fn, "X has ", X.cols, " features, the network expects ",
                net.n_inputs());
-  NNFAST_CHECK(X.rows >= 0 && X.row_stride >= X.cols, fn, "X rows overlap");
+  if (X.is_csr()) {
+    NNFAST_CHECK(X.rows == X.csr.rows && X.cols == X.csr.cols, fn, "X's shape and CSR differ");
+    X.csr.check(fn);
+  } else {
+    NNFAST_CHECK(X.rows >= 0 && X.row_stride >= X.cols, fn, "X rows overlap");
+  }
+}
+
+// The CSR kernels' scratch (empty for dense X) for batches of `batch` consecutive entries
+// of order, or of X's rows [0, n) when order is null.
+CsrScratch csr_scratch_for(const Network& net, const InputRows& X, const std::int64_t* order,
+                           index_t n, index_t batch, int nthreads) {
+  if (!X.is_csr()) return {};
+  index_t max_nnz = 0;
+  for (index_t first = 0; first < n; first += batch) {
+    const index_t m = std::min(batch, n - first);
+    const RowSelection rows =
+        order ? RowSelection{order + first, 0, m} : RowSelection{nullptr, first, m};
+    max_nnz = std::max(max_nnz, csr_nnz(X.csr, rows));
+  }
+  return CsrScratch(X.csr, max_nnz, net.layers[0].fan_out, nthreads, true);
 }
 
 int threads_for(index_t rows, const Network& net) {
@@ -173,7 +213,9 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
                "train_epoch", "optimizer state needs ", 2 * L, " arrays per moment");
 
   const index_t cap = std::min(batch_size, std::max<index_t>(n_order, 1));
-  StepBuffers buf(net, cap);
+  StepBuffers buf(net, cap, !X.is_csr());
+  const int max_threads = get_num_threads();  // scratch is sized for it: read it once
+  CsrScratch csr_scratch = csr_scratch_for(net, X, order, n_order, batch_size, max_threads);
   std::vector<std::vector<float>> dw(L), db(L);
   std::vector<float*> grad_w(L), grad_b(L);
   std::vector<std::vector<double>> l2_parts(L);
@@ -221,13 +263,14 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
         }
       }
     };
-    const int nthreads = threads_for(m, net);
+    const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {rows, 0, m}, &csr_scratch};
+    const int nthreads = std::min(threads_for(m, net), max_threads);
 #pragma omp parallel num_threads(nthreads)
     {
       const int t = omp_get_thread_num(), T = omp_get_num_threads();
       gather_team(buf, X, Y, sample_weight, rows, m, t, T);
 #pragma omp barrier
-      forward_backward_team(net, buf, m, grad_w, grad_b, false,
+      forward_backward_team(net, buf, in, m, grad_w, grad_b, false,
                             [&](size_t l) {
                               update(l, true, t, T);
                               update(l, false, t, T);
@@ -251,19 +294,22 @@ double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
   NNFAST_CHECK(grad_w.size() == L && grad_b.size() == L, "loss_and_gradient",
                "expected ", L, " gradient arrays for coefs and for intercepts");
   NNFAST_CHECK(X.rows >= 1, "loss_and_gradient", "X has no rows");
-  StepBuffers buf(net, std::min(kGradientRows, X.rows));
+  StepBuffers buf(net, std::min(kGradientRows, X.rows), !X.is_csr());
+  const int max_threads = get_num_threads();  // scratch is sized for it: read it once
+  CsrScratch csr_scratch = csr_scratch_for(net, X, nullptr, X.rows, kGradientRows, max_threads);
   double loss_sum = 0.0, sw_sum = 0.0;
   std::vector<std::int64_t> rows(size_t(buf.capacity));
   for (index_t first = 0; first < X.rows; first += kGradientRows) {
     const index_t m = std::min(kGradientRows, X.rows - first);
     for (index_t r = 0; r < m; ++r) rows[size_t(r)] = first + r;
-    const int nthreads = threads_for(m, net);
+    const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {nullptr, first, m}, &csr_scratch};
+    const int nthreads = std::min(threads_for(m, net), max_threads);
 #pragma omp parallel num_threads(nthreads)
     {
       const int t = omp_get_thread_num(), T = omp_get_num_threads();
       gather_team(buf, X, Y, sample_weight, rows.data(), m, t, T);
 #pragma omp barrier
-      forward_backward_team(net, buf, m, grad_w, grad_b, first > 0, [](size_t) {}, t, T);
+      forward_backward_team(net, buf, in, m, grad_w, grad_b, first > 0, [](size_t) {}, t, T);
     }
     loss_sum += weighted_loss_sum(buf, m);
     for (index_t r = 0; r < m; ++r) sw_sum += buf.sw[r];

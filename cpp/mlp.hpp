@@ -8,6 +8,7 @@
 #include "activations.hpp"
 #include "gemm.hpp"
 #include "losses.hpp"
+#include "sparse_input.hpp"
 
 namespace nnfast {
 
@@ -32,13 +33,24 @@ struct Network {
   void check(const char* fn) const;  // layer sizes chain, activations count
 };
 
-// Input rows: each row contiguous, rows `row_stride` elements apart, float32 or float64.
-// Rows are converted to float32 as they are used, so X is never copied whole.
+// Input rows, dense or CSR, converted to float32 as they are used: X is never copied whole.
+// Dense: each row contiguous, rows `row_stride` elements apart, float32 or float64; the
+// first layer multiplies gathered rows with the GEMM. CSR (is_csr()): `csr` describes X
+// (data and row_stride unused); the first layer reads the nonzeros in place with the
+// CSR kernels (sparse_input.hpp), which round as the GEMM does.
 struct InputRows {
   const void* data;
   bool is_double;
   index_t rows, cols, row_stride;
-  void copy_row(index_t i, float* dst) const;
+  CsrMatrix csr = {};
+
+  static InputRows from_csr(const CsrMatrix& x) {
+    InputRows in{nullptr, x.data_is_double, x.rows, x.cols, 0};
+    in.csr = x;
+    return in;
+  }
+  bool is_csr() const { return csr.indptr != nullptr; }
+  void copy_row(index_t i, float* dst) const;  // dense only
 };
 
 struct OptimizerConfig {

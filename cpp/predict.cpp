@@ -1,6 +1,7 @@
 // Inference: rows in cache-sized chunks, each chunk through the whole network on one
 // thread (weights stay in cache, no barrier), threads over chunks. One row takes the
-// serial path with no parallel region and no copy of float32 input.
+// serial path with no parallel region and no copy of float32 input. A CSR X's chunk goes
+// through the first layer with the CSR kernel, reading the nonzeros in place.
 #include <omp.h>
 
 #include <algorithm>
@@ -16,13 +17,32 @@ namespace {
 constexpr index_t kPredictRows = 128;
 
 // Rows [r0, r0 + m) of X through the network into out rows; a and b are scratch of
-// kPredictRows * widest_output floats, xbuf of kPredictRows * n_inputs (float64 input).
+// kPredictRows * widest_output floats, xbuf of kPredictRows * n_inputs (float64 input),
+// csr_scratch this thread's for the CSR kernel (CSR input).
 // Returns false if the chunk's input holds a NaN or an infinity.
 bool forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m, MatrixView out,
-                   float* xbuf, float* a, float* b) {
+                   float* xbuf, float* a, float* b, CsrScratch* csr_scratch) {
+  const size_t L = net.layers.size();
+  // Layer l's output: the caller's rows of out for the last layer, else scratch a.
+  auto output_of = [&](size_t l) {
+    const index_t n = net.layers[l].fan_out;
+    return l + 1 == L ? MatrixView{out.data + r0 * out.ld, m, n, out.ld}
+                      : MatrixView{a, m, n, n};
+  };
   ConstMatrixView input;
+  size_t first_dense = 0;  // the first layer computed with the GEMM
   bool finite = true;
-  if (X.is_double) {
+  if (X.is_csr()) {
+    const RowSelection rows{nullptr, r0, m};
+    finite = csr_all_finite(X.csr, rows);
+    const DenseParams& p = net.layers[0];
+    const MatrixView y = output_of(0);
+    csr_dense_forward_team(y, X.csr, rows, {p.w, p.fan_in, p.fan_out, p.fan_out, 1}, p.b,
+                           net.activation_of(0), *csr_scratch, 0, 1);
+    input = as_const(y);
+    std::swap(a, b);
+    first_dense = 1;
+  } else if (X.is_double) {
     for (index_t r = 0; r < m; ++r) X.copy_row(r0 + r, xbuf + r * X.cols);
     input = {xbuf, m, X.cols, X.cols, 1};
     finite = all_finite(xbuf, m * X.cols);  // a double too large for float32 counts as inf
@@ -30,12 +50,9 @@ bool forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m
     input = {static_cast<const float*>(X.data) + r0 * X.row_stride, m, X.cols, X.row_stride, 1};
     for (index_t r = 0; r < m && finite; ++r) finite = all_finite(input.data + r * input.rs, X.cols);
   }
-  const size_t L = net.layers.size();
-  for (size_t l = 0; l < L; ++l) {
+  for (size_t l = first_dense; l < L; ++l) {
     const DenseParams& p = net.layers[l];
-    const bool last = l + 1 == L;
-    MatrixView y = last ? MatrixView{out.data + r0 * out.ld, m, p.fan_out, out.ld}
-                        : MatrixView{a, m, p.fan_out, p.fan_out};
+    const MatrixView y = output_of(l);
     gemm_team(y, input, {p.w, p.fan_in, p.fan_out, p.fan_out, 1}, 1.0f, 0.0f,
               GemmEpilogue::bias_then(net.activation_of(l), p.b), 0, 1);
     input = as_const(y);
@@ -67,14 +84,24 @@ bool predict(const Network& net, const InputRows& X, MatrixView out) {
   net.check("predict");
   NNFAST_CHECK(X.cols == net.n_inputs(), "predict", "X has ", X.cols,
                " features, the network expects ", net.n_inputs());
+  if (X.is_csr()) {
+    NNFAST_CHECK(X.rows == X.csr.rows && X.cols == X.csr.cols, "predict",
+                 "X's shape and CSR differ");
+    X.csr.check("predict");
+  }
   NNFAST_CHECK(out.rows == X.rows && out.cols == net.n_outputs(), "predict", "out is ", out.rows,
                "x", out.cols, ", expected ", X.rows, "x", net.n_outputs());
   const index_t chunks = (X.rows + kPredictRows - 1) / kPredictRows;
   const int nthreads = int(std::min<index_t>(get_num_threads(), chunks));
   // All scratch is allocated here, before any parallel region (nothing may throw in one).
   const index_t rows = std::min(kPredictRows, X.rows), width = net.widest_output();
-  const index_t per_thread = 2 * rows * width + (X.is_double ? rows * X.cols : 0);
+  const bool gathers = X.is_double && !X.is_csr();  // float64 dense rows are converted
+  const index_t per_thread = 2 * rows * width + (gathers ? rows * X.cols : 0);
   std::vector<float> scratch(size_t(per_thread * std::max(nthreads, 1)));
+  std::vector<CsrScratch> csr_scratch;  // one per thread (CSR input only)
+  if (X.is_csr())
+    for (int t = 0; t < std::max(nthreads, 1); ++t)
+      csr_scratch.emplace_back(X.csr, 0, net.layers[0].fan_out, 1, false);
   std::vector<char> finite(size_t(std::max(nthreads, 1)), 1);  // one flag per thread
   auto run = [&](int t, int T) {
     float* a = scratch.data() + t * per_thread;
@@ -82,7 +109,8 @@ bool predict(const Network& net, const InputRows& X, MatrixView out) {
     float* xbuf = b + rows * width;
     for (index_t c = chunks * t / T; c < chunks * (t + 1) / T; ++c) {
       const index_t r0 = c * kPredictRows;
-      if (!forward_chunk(net, X, r0, std::min(kPredictRows, X.rows - r0), out, xbuf, a, b))
+      if (!forward_chunk(net, X, r0, std::min(kPredictRows, X.rows - r0), out, xbuf, a, b,
+                         X.is_csr() ? &csr_scratch[size_t(t)] : nullptr))
         finite[size_t(t)] = 0;
     }
   };

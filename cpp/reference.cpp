@@ -1,5 +1,7 @@
 #include "reference.hpp"
 
+#include <vector>
+
 namespace nnfast::reference {
 
 void gemm(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta) {
@@ -22,6 +24,43 @@ void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const flo
     for (index_t j = 0; j < y.cols; ++j) row[j] += b ? b[j] : 0.0f;
     activation_forward(act, row, row, y.cols);
   }
+}
+
+void csr_dense_forward(MatrixView y, const CsrMatrix& x, RowSelection rows, ConstMatrixView w,
+                       const float* b, Activation act) {
+  x.check("csr_dense_forward_reference");
+  check_csr_forward("csr_dense_forward_reference", y, x, rows, w);
+  for (index_t r = 0; r < y.rows; ++r) {
+    const index_t i = rows[r];
+    float* row = y.data + r * y.ld;
+    for (index_t j = 0; j < y.cols; ++j) {
+      double acc = 0.0;
+      for (index_t k = x.row_begin(i); k < x.row_begin(i + 1); ++k)
+        acc += double(x.value(k)) * double(w.data[x.column(k) * w.rs + j * w.cs]);
+      row[j] = float(acc) + (b ? b[j] : 0.0f);
+    }
+    activation_forward(act, row, row, y.cols);
+  }
+}
+
+void csr_weight_gradient(MatrixView dw, const CsrMatrix& x, RowSelection rows,
+                         ConstMatrixView dz, bool accumulate) {
+  x.check("csr_weight_gradient_reference");
+  check_csr_weight_gradient("csr_weight_gradient_reference", dw, x, rows, dz);
+  std::vector<double> sums(size_t(dw.rows * dw.cols), 0.0);
+  for (index_t r = 0; r < dz.rows; ++r) {
+    const index_t i = rows[r];
+    for (index_t k = x.row_begin(i); k < x.row_begin(i + 1); ++k)
+      for (index_t j = 0; j < dw.cols; ++j)
+        sums[size_t(x.column(k) * dw.cols + j)] +=
+            double(x.value(k)) * double(dz.data[r * dz.rs + j]);
+  }
+  for (index_t p = 0; p < dw.rows; ++p)
+    for (index_t j = 0; j < dw.cols; ++j) {
+      float& out = dw.data[p * dw.ld + j];
+      const double s = sums[size_t(p * dw.cols + j)];
+      out = accumulate ? float(s + double(out)) : float(s);
+    }
 }
 
 }  // namespace nnfast::reference

@@ -3,6 +3,7 @@
 #pragma once
 #include "activations.hpp"
 #include "gemm.hpp"
+#include "sparse_input.hpp"
 
 namespace nnfast::reference {
 
@@ -12,5 +13,13 @@ void gemm(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float
 // y := act(x w + b).
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
                    Activation act);
+
+// y := act(X[rows] w + b), X CSR: each element a float64 sum over the row's nonzeros.
+void csr_dense_forward(MatrixView y, const CsrMatrix& x, RowSelection rows, ConstMatrixView w,
+                       const float* b, Activation act);
+
+// dw := X[rows]^T dz (+ dw when accumulate), X CSR: float64 sums over the batch rows.
+void csr_weight_gradient(MatrixView dw, const CsrMatrix& x, RowSelection rows,
+                         ConstMatrixView dz, bool accumulate);
 
 }  // namespace nnfast::reference

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._lbfgs_solver import LbfgsSolverMixin
-from ._network import all_finite, as_float32, as_rows_contiguous, forward, init_layer
+from ._network import all_finite, as_core_input, as_float32, forward, init_layer
 from ._stochastic_solver import StochasticSolverMixin
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -94,7 +94,9 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; float32 input is used as is (no copy).
+            Training data; float32 input is used as is (no copy). Sparse input is
+            never densified: a canonical CSR matrix is read in place, CSC, COO and
+            other formats are converted once to CSR (a copy of the nonzeros).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (classification) or real targets (regression).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -130,7 +132,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             not self.warm_start and not incremental
         )
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
-        X = as_rows_contiguous(X)
+        X = as_core_input(X)  # sparse: CSR, never densified
         if sample_weight is not None:
             sample_weight = as_float32(_check_sample_weight(sample_weight, X))
         if y.ndim == 1:

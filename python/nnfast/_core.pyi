@@ -7,12 +7,23 @@ Conventions for every function here:
   while C++ computes.
 - Shapes are row-major: x (n, in), w (in, out), y (n, out).
 - A shape mismatch raises ValueError("[function] what is wrong").
+- Sparse X (``CsrLike`` below) is a scipy.sparse CSR matrix or array, read in place: its
+  ``data`` (float32 or float64; values become float32 as they are used), ``indices`` and
+  ``indptr`` (int32 or int64 each, as scipy chose) must be 1-D contiguous arrays; nothing
+  is copied. indptr must start at 0, never decrease and end within data, and every index
+  must be a column: otherwise ValueError("[function] X.indptr ..." / "X.indices[k] = ...").
+  A wrong dtype is a TypeError naming the attribute. Any row order is summed correctly;
+  with sorted, unique indices per row (scipy's canonical format) the first layer is summed
+  in exactly the dense GEMM's order, so sparse and dense X give bitwise equal results.
 """
 
 import enum
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
+import scipy.sparse
+
+CsrLike = Union[scipy.sparse.csr_matrix, scipy.sparse.csr_array]
 
 class Activation(enum.IntEnum):
     identity = 0
@@ -55,6 +66,26 @@ def dense_backward(dz: np.ndarray, x: np.ndarray, w: np.ndarray, dw: np.ndarray,
     """dw := x.T @ dz; db := dz.sum(0); dx := dz @ w.T (skipped when dx is None).
     dz is the gradient w.r.t. the layer's pre-activation."""
 
+def csr_dense_forward(x: CsrLike, w: np.ndarray, b: np.ndarray, activation: Activation,
+                      out: np.ndarray, rows: Optional[np.ndarray] = None) -> None:
+    """out (m, out) := activation(x[rows] (m, in) @ w (in, out) + b (out,)), x sparse CSR.
+    rows: int64 row ids of x (any order, repeats allowed); None for all rows. Each
+    nonzero x_ik adds x_ik * w[k, :]; threads split the rows."""
+
+def csr_dense_forward_reference(x: CsrLike, w: np.ndarray, b: np.ndarray,
+                                activation: Activation, out: np.ndarray,
+                                rows: Optional[np.ndarray] = None) -> None: ...
+
+def csr_weight_gradient(dz: np.ndarray, x: CsrLike, dw: np.ndarray,
+                        rows: Optional[np.ndarray] = None, accumulate: bool = False) -> None:
+    """dw (in, out) := x[rows].T @ dz (m, out), or dw += that when accumulate; x sparse CSR.
+    Every row of dw is written. Threads split dw's rows; each element is summed by one
+    thread over the batch rows in order (bitwise the same for any thread count)."""
+
+def csr_weight_gradient_reference(dz: np.ndarray, x: CsrLike, dw: np.ndarray,
+                                  rows: Optional[np.ndarray] = None,
+                                  accumulate: bool = False) -> None: ...
+
 def activation_forward(x: np.ndarray, activation: Activation, out: np.ndarray) -> None: ...
 def activation_backward(dy: np.ndarray, y: np.ndarray, activation: Activation,
                         out: np.ndarray) -> None:
@@ -92,7 +123,7 @@ class OptimizerConfig:
                  nesterov: bool = False) -> None: ...
 
 def train_epoch(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
-                activations: Sequence[Activation], loss: Loss, X: np.ndarray,
+                activations: Sequence[Activation], loss: Loss, X: Union[np.ndarray, CsrLike],
                 Y: np.ndarray, sample_weight: Optional[np.ndarray], order: np.ndarray,
                 batch_size: int, alpha: float, optimizer: OptimizerConfig,
                 state1: Sequence[np.ndarray], state2: Sequence[np.ndarray],
@@ -103,6 +134,8 @@ def train_epoch(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
     activations: one per hidden layer (len(coefs) - 1); the output follows `loss`.
     X: (n, n_features) float32 or float64 with contiguous rows (any row stride); it is never
        copied whole: each batch's rows are gathered (and converted) into a small buffer.
+       Or a sparse CSR X (see the top): never densified nor gathered; the first layer's
+       forward and weight gradient read the batch's nonzeros in place.
     Y: (n, n_outputs) float32 targets (one-hot / indicator for classifiers).
     sample_weight: (n,) float32 or None.
     order: (m,) int64 row indices of X in the order to visit (a permutation for shuffling,
@@ -119,19 +152,22 @@ def train_epoch(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
     """
 
 def predict(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
-            activations: Sequence[Activation], loss: Loss, X: np.ndarray,
+            activations: Sequence[Activation], loss: Loss, X: Union[np.ndarray, CsrLike],
             out: Optional[np.ndarray] = None) -> np.ndarray:
     """The network's output after the head's activation, (n, n_outputs) float32.
-    X float32 or float64 with contiguous rows. Rows are processed in cache-sized chunks,
+    X float32 or float64 with contiguous rows, or sparse CSR (read in place, the first
+    layer a sparse x dense product). Rows are processed in cache-sized chunks,
     in parallel over chunks. A NaN or infinity in X (or a float64 beyond float32's range)
     raises ValueError("Input X contains NaN or infinity.")."""
 
 def loss_and_gradient(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
-                      activations: Sequence[Activation], loss: Loss, X: np.ndarray,
+                      activations: Sequence[Activation], loss: Loss,
+                      X: Union[np.ndarray, CsrLike],
                       Y: np.ndarray, sample_weight: Optional[np.ndarray], alpha: float,
                       grad_coefs: Sequence[np.ndarray],
                       grad_intercepts: Sequence[np.ndarray]) -> float:
     """Full-batch objective and gradient (for L-BFGS and gradient checks):
     returns sum(sw*loss_i)/sum(sw) + 0.5*alpha*sum(||W||^2)/sum(sw) (float64) and writes
     its exact gradient into grad_coefs / grad_intercepts (same shapes as the parameters).
+    X as in train_epoch (dense or sparse CSR).
     Rows are processed in fixed-size chunks, so the result does not depend on threads."""

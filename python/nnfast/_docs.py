@@ -168,8 +168,8 @@ _NOTES = """\
     A drop-in replacement for scikit-learn's class of the same name: the same
     parameters, attributes and training loop, with the arithmetic in float32
     C++ kernels. Predictions are returned in float64 when X is float64 (computed
-    in float32). Sparse X is accepted and densified (by chunks in predict, whole
-    in fit). ``partial_fit`` exists only for 'sgd' and 'adam' (scikit-learn's
+    in float32). Sparse X (CSR; CSC and COO are converted to CSR once) is never
+    densified: the first layer is computed as sparse x dense. ``partial_fit`` exists only for 'sgd' and 'adam' (scikit-learn's
     regressor also exposes it for 'lbfgs', where it silently runs a full fit).
     If the solver produces non-finite weights, fit raises ValueError.
 """

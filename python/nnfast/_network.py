@@ -3,6 +3,10 @@ forward pass, and the flat parameter vector L-BFGS works on.
 
 The estimator owns every array (float32, C-contiguous); _core only gets views of them
 and updates them in place. Nothing here knows about scikit-learn's estimator API.
+
+X reaches _core as it is wherever _core can read it: a float32/float64 array with
+contiguous rows, or a canonical CSR matrix, whose three arrays _core reads in place
+(the first layer is then a sparse x dense product; X is never densified).
 """
 
 import numpy as np
@@ -26,10 +30,6 @@ OUTPUT_HEADS = {
     "exp": _core.Loss.poisson,
 }
 
-# Rows of a sparse X densified at a time by `forward` (bounded memory for predict).
-_SPARSE_CHUNK_ROWS = 4096
-
-
 def init_layer(fan_in, fan_out, activation, random_state):
     """scikit-learn's `_init_coef`: Glorot-uniform weights *and* biases.
 
@@ -49,19 +49,43 @@ def hidden_codes(activation, n_layers):
     return [HIDDEN_ACTIVATIONS[activation]] * (n_layers - 2)
 
 
-def as_rows_contiguous(X):
-    """X itself when _core can read it (dense, each row contiguous), else a copy.
+def as_core_input(X):
+    """X itself when _core can read it (dense with contiguous rows, or canonical CSR),
+    else a converted copy.
 
-    Row slices of a bigger C array pass through without a copy; Fortran-ordered or
-    sparse input is converted once, here (_core never converts silently).
+    Row slices of a bigger C array pass through without a copy; Fortran-ordered input
+    is converted once, here (_core never converts silently). Sparse input: see as_csr.
     """
     if sp.issparse(X):
-        return np.ascontiguousarray(X.toarray())
+        return as_csr(X)
     if X.ndim == 2 and X.shape[1] > 1 and X.strides[1] != X.itemsize:
         return np.ascontiguousarray(X)
     if X.ndim == 2 and X.shape[0] > 1 and X.strides[0] <= 0:
         return np.ascontiguousarray(X)
     return X
+
+
+def as_csr(X):
+    """A sparse X as the CSR matrix _core reads in place: X itself when it is a CSR
+    matrix or array in canonical format (sorted, unique indices per row), float32 or
+    float64, with contiguous arrays; otherwise one sparse copy (never a dense one).
+
+    CSC, COO and other formats are converted to CSR (a copy of the nonzeros). A CSR
+    with unsorted or duplicate indices is canonicalised in a copy (X is not modified):
+    the first layer then sums in the dense GEMM's order, so sparse and dense input
+    give bitwise the same model. float32 data stays float32; int32 or int64 indices
+    are read as they are.
+    """
+    csr = X.tocsr()  # X itself if it already is CSR
+    if csr.dtype not in (np.float32, np.float64):
+        csr = csr.astype(np.float64)
+    parts = (csr.data, csr.indices, csr.indptr)
+    if not csr.has_canonical_format or not all(a.flags.c_contiguous for a in parts):
+        csr = csr.copy() if csr is X else csr
+        csr.sum_duplicates()  # sorts the indices, merges duplicates
+        csr.data, csr.indices, csr.indptr = (np.ascontiguousarray(a) for a in
+                                             (csr.data, csr.indices, csr.indptr))
+    return csr
 
 
 def as_float32(a):
@@ -72,19 +96,11 @@ def as_float32(a):
 def forward(coefs, intercepts, activation, out_activation, X):
     """The network's output after the head's activation, float32 (n, n_outputs).
 
-    A sparse X is densified by chunks of rows, so predict never holds it all dense.
+    A sparse X goes to _core as CSR (as_csr): its first layer reads the nonzeros.
     """
     hidden = hidden_codes(activation, len(coefs) + 1)
     head = OUTPUT_HEADS[out_activation]
-    if not sp.issparse(X):
-        return _core.predict(coefs, intercepts, hidden, head, as_rows_contiguous(X))
-    X = X.tocsr()
-    out = np.empty((X.shape[0], coefs[-1].shape[1]), dtype=np.float32)
-    for start in range(0, X.shape[0], _SPARSE_CHUNK_ROWS):
-        rows = slice(start, start + _SPARSE_CHUNK_ROWS)
-        chunk = np.ascontiguousarray(X[rows].toarray())
-        out[rows] = _core.predict(coefs, intercepts, hidden, head, chunk)
-    return out
+    return _core.predict(coefs, intercepts, hidden, head, as_core_input(X))
 
 
 def all_finite(arrays):

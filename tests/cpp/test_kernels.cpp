@@ -382,27 +382,33 @@ void test_csr_training_equals_dense() {
   set_num_threads(2);
 }
 
-// Malformed CSR: std::invalid_argument naming the function, before any work.
+// Malformed CSR: std::invalid_argument naming the function and the array, before any work.
 void test_csr_bad_input_throws() {
   const TestCsr good(6, 5, 0.5, 50);
-  auto throws = [&](const char* what, auto&& mutate) {
+  auto message = [&](auto&& mutate) -> std::string {
     TestCsr x = good;
     mutate(x);
     std::vector<float> w(5 * 3), y(6 * 3);
-    bool threw = false;
     try {
       csr_dense_forward({y.data(), 6, 3, 3}, x.view(0), {nullptr, 0, 6}, {w.data(), 5, 3, 3, 1},
                         nullptr, Activation::identity);
     } catch (const std::invalid_argument& e) {
-      threw = std::strstr(e.what(), "[csr_dense_forward]") != nullptr;
+      return e.what();
     }
-    expect(threw, "malformed CSR throws invalid_argument", what);
+    return "";
   };
-  throws("index out of range", [](TestCsr& x) { x.idx32[1] = 5; });
-  throws("negative index", [](TestCsr& x) { x.idx32[0] = -1; });
-  throws("indptr decreasing", [](TestCsr& x) { std::swap(x.ptr32[1], x.ptr32[2]); x.ptr32[2] -= 1; x.ptr32[1] = x.ptr32[2] + 1; });
-  throws("indptr[0] != 0", [](TestCsr& x) { x.ptr32[0] = 1; });
-  throws("indptr past the data", [](TestCsr& x) { x.ptr32.back() += 1; });
+  auto throws = [&](const char* what, const char* expected, auto&& mutate) {
+    const std::string msg = message(mutate);
+    expect(msg.find("[csr_dense_forward]") == 0 && msg.find(expected) != std::string::npos,
+           "malformed CSR throws invalid_argument", std::string(what) + ": '" + msg + "'");
+  };
+  expect(message([](TestCsr&) {}).empty(), "well-formed CSR does not throw", "");
+  throws("index out of range", "X.indices[1] = 5", [](TestCsr& x) { x.idx32[1] = 5; });
+  throws("negative index", "X.indices[0] = -1", [](TestCsr& x) { x.idx32[0] = -1; });
+  throws("indptr decreasing", "X.indptr must not decrease",
+         [](TestCsr& x) { x.ptr32[2] = x.ptr32[1] - 1; });
+  throws("indptr[0] != 0", "X.indptr[0]", [](TestCsr& x) { x.ptr32[0] = 1; });
+  throws("indptr past the data", "X.indptr[-1]", [](TestCsr& x) { x.ptr32.back() += 1; });
 }
 
 void run_all() {

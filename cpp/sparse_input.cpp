@@ -1,0 +1,171 @@
+// CSR first-layer kernels: checks, thread partitions and the per-ISA dispatch. The loops
+// themselves are in sparse_input_kernels.inc (compiled here for the baseline ISA, and in
+// sparse_input_avx2.cpp with FMA, to round exactly as the matching GEMM micro-kernel).
+#include "sparse_input.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "cpu_features.hpp"
+#include "threads.hpp"
+
+namespace nnfast {
+
+namespace generic {
+#define NNFAST_MADD(a, b, c) ((c) + (a) * (b))  // no FMA in the baseline ISA: two roundings
+#include "sparse_input_kernels.inc"
+#undef NNFAST_MADD
+}  // namespace generic
+
+#ifdef NNFAST_HAVE_AVX2_KERNEL
+namespace avx2 {  // compiled in sparse_input_avx2.cpp
+void csr_forward_rows(MatrixView, const CsrMatrix&, RowSelection, index_t, index_t,
+                      ConstMatrixView, float*, index_t);
+void csr_gradient_features(MatrixView, const CsrMatrix&, RowSelection, ConstMatrixView, bool,
+                           index_t, index_t, index_t*, index_t*, float*, float*, index_t);
+}  // namespace avx2
+#define NNFAST_DISPATCH(fn, ...) \
+  (active_isa() == Isa::avx2 ? avx2::fn(__VA_ARGS__) : generic::fn(__VA_ARGS__))
+#else
+#define NNFAST_DISPATCH(fn, ...) generic::fn(__VA_ARGS__)
+#endif
+
+void CsrMatrix::check(const char* fn) const {
+  NNFAST_CHECK(rows >= 0 && cols >= 0, fn, "X has a negative dimension");
+  NNFAST_CHECK(indptr && (stored == 0 || (data && indices)), fn, "X's CSR arrays are missing");
+  NNFAST_CHECK(row_begin(0) == 0, fn, "X.indptr[0] is ", row_begin(0), ", expected 0");
+  for (index_t i = 0; i < rows; ++i) {
+    const index_t begin = row_begin(i), end = row_begin(i + 1);
+    NNFAST_CHECK(end >= begin, fn, "X.indptr must not decrease: indptr[", i + 1, "] = ", end,
+                 " < indptr[", i, "] = ", begin);
+  }
+  const index_t nnz = row_begin(rows);
+  NNFAST_CHECK(nnz <= stored, fn, "X.indptr[-1] is ", nnz, " but X.data and X.indices hold ",
+               stored, " entries");
+  for (index_t k = 0; k < nnz; ++k) {
+    const index_t c = column(k);
+    if (c < 0 || c >= cols)  // the message is built only on failure
+      fail(fn, "X.indices[", k, "] = ", c, " is not a column of X (", cols, " columns)");
+  }
+}
+
+index_t csr_nnz(const CsrMatrix& x, RowSelection rows) {
+  if (!rows.ids) return x.row_begin(rows.first + rows.count) - x.row_begin(rows.first);
+  index_t nnz = 0;
+  for (index_t r = 0; r < rows.count; ++r) nnz += x.row_begin(rows[r] + 1) - x.row_begin(rows[r]);
+  return nnz;
+}
+
+bool csr_all_finite(const CsrMatrix& x, RowSelection rows) {
+  for (index_t r = 0; r < rows.count; ++r) {
+    const index_t i = rows[r];
+    for (index_t k = x.row_begin(i); k < x.row_begin(i + 1); ++k)
+      if (!std::isfinite(x.value(k))) return false;  // a float64 beyond float32 counts as inf
+  }
+  return true;
+}
+
+CsrScratch::CsrScratch(const CsrMatrix& x, index_t max_batch_nnz, index_t fan_out_, int nthreads,
+                       bool gradient)
+    : fan_out(fan_out_), partial(size_t(fan_out_ * std::max(nthreads, 1))) {
+  if (!gradient) return;
+  column_end.resize(size_t(x.cols));
+  entry_row.resize(size_t(max_batch_nnz));
+  entry_value.resize(size_t(max_batch_nnz));
+}
+
+namespace {
+
+std::pair<index_t, index_t> split(index_t n, int t, int nthreads) {
+  return {n * t / nthreads, n * (t + 1) / nthreads};
+}
+
+// The dense GEMM epilogue's arithmetic (gemm.cpp, apply_epilogue): act(z + b), b or 0.
+void bias_activation_rows(MatrixView y, index_t r0, index_t r1, const float* b, Activation act) {
+  with_activation(act, [&](auto a) {
+    constexpr Activation A = a();
+    for (index_t r = r0; r < r1; ++r) {
+      float* row = y.data + r * y.ld;
+      for (index_t j = 0; j < y.cols; ++j) row[j] = activate<A>(row[j] + (b ? b[j] : 0.0f));
+    }
+  });
+}
+
+void check_rows(const char* fn, const CsrMatrix& x, RowSelection rows) {
+  NNFAST_CHECK(rows.count >= 0, fn, "negative row count");
+  if (!rows.ids) {
+    NNFAST_CHECK(rows.first >= 0 && rows.first + rows.count <= x.rows, fn, "rows [", rows.first,
+                 ", ", rows.first + rows.count, ") are not rows of X (", x.rows, " rows)");
+    return;
+  }
+  for (index_t r = 0; r < rows.count; ++r)
+    NNFAST_CHECK(rows.ids[r] >= 0 && rows.ids[r] < x.rows, fn, "rows[", r, "] = ", rows.ids[r],
+                 " is not a row of X (", x.rows, " rows)");
+}
+
+}  // namespace
+
+void check_csr_forward(const char* fn, MatrixView y, const CsrMatrix& x, RowSelection rows,
+                       ConstMatrixView w) {
+  check_rows(fn, x, rows);
+  NNFAST_CHECK(w.rows == x.cols, fn, "X has ", x.cols, " columns, w has ", w.rows, " rows");
+  NNFAST_CHECK(w.cs == 1, fn, "w's rows must be contiguous");
+  NNFAST_CHECK(y.rows == rows.count && y.cols == w.cols, fn, "out is ", y.rows, "x", y.cols,
+               ", expected ", rows.count, "x", w.cols);
+}
+
+void check_csr_weight_gradient(const char* fn, MatrixView dw, const CsrMatrix& x,
+                               RowSelection rows, ConstMatrixView dz) {
+  check_rows(fn, x, rows);
+  NNFAST_CHECK(dz.rows == rows.count, fn, "dz has ", dz.rows, " rows, the batch has ",
+               rows.count);
+  NNFAST_CHECK(dz.cs == 1, fn, "dz's rows must be contiguous");
+  NNFAST_CHECK(dw.rows == x.cols && dw.cols == dz.cols, fn, "dw is ", dw.rows, "x", dw.cols,
+               ", expected ", x.cols, "x", dz.cols);
+}
+
+void csr_dense_forward_team(MatrixView y, const CsrMatrix& x, RowSelection rows,
+                            ConstMatrixView w, const float* b, Activation act,
+                            CsrScratch& scratch, int thread, int nthreads) {
+  const auto [r0, r1] = split(rows.count, thread, nthreads);
+  if (r0 >= r1) return;
+  NNFAST_DISPATCH(csr_forward_rows, y, x, rows, r0, r1, w, scratch.partial_of(thread),
+                  gemm_blocking().kc);
+  bias_activation_rows(y, r0, r1, b, act);
+}
+
+void csr_weight_gradient_team(MatrixView dw, const CsrMatrix& x, RowSelection rows,
+                              ConstMatrixView dz, bool accumulate, CsrScratch& scratch,
+                              int thread, int nthreads) {
+  const auto [p0, p1] = split(x.cols, thread, nthreads);
+  if (p0 >= p1) return;
+  NNFAST_DISPATCH(csr_gradient_features, dw, x, rows, dz, accumulate, p0, p1,
+                  scratch.column_end.data(), scratch.entry_row.data(),
+                  scratch.entry_value.data(), scratch.partial_of(thread), gemm_blocking().kc);
+}
+
+void csr_dense_forward(MatrixView y, const CsrMatrix& x, RowSelection rows, ConstMatrixView w,
+                       const float* b, Activation act) {
+  x.check("csr_dense_forward");
+  check_csr_forward("csr_dense_forward", y, x, rows, w);
+  const int nthreads = int(std::max<index_t>(1, std::min<index_t>(get_num_threads(), rows.count)));
+  CsrScratch scratch(x, 0, w.cols, nthreads, false);
+#pragma omp parallel num_threads(nthreads)
+  csr_dense_forward_team(y, x, rows, w, b, act, scratch, omp_get_thread_num(),
+                         omp_get_num_threads());
+}
+
+void csr_weight_gradient(MatrixView dw, const CsrMatrix& x, RowSelection rows,
+                         ConstMatrixView dz, bool accumulate) {
+  x.check("csr_weight_gradient");
+  check_csr_weight_gradient("csr_weight_gradient", dw, x, rows, dz);
+  const int nthreads = int(std::max<index_t>(1, std::min<index_t>(get_num_threads(), x.cols)));
+  CsrScratch scratch(x, csr_nnz(x, rows), dz.cols, nthreads, true);
+#pragma omp parallel num_threads(nthreads)
+  csr_weight_gradient_team(dw, x, rows, dz, accumulate, scratch, omp_get_thread_num(),
+                           omp_get_num_threads());
+}
+
+}  // namespace nnfast
