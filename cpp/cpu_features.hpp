@@ -15,3 +15,13 @@ bool cpu_supports_avx2_fma();
 void set_active_isa(Isa isa);
 
 }  // namespace nnfast
+
+// Calls fn from the active ISA's namespace: avx2::fn where the AVX2 copy is built and
+// chosen, else generic::fn. For kernels compiled once per ISA from one source (*.inc).
+#ifdef NNFAST_HAVE_AVX2_KERNEL
+#define NNFAST_DISPATCH(fn, ...)                                                   \
+  (::nnfast::active_isa() == ::nnfast::Isa::avx2 ? avx2::fn(__VA_ARGS__)            \
+                                                 : generic::fn(__VA_ARGS__))
+#else
+#define NNFAST_DISPATCH(fn, ...) generic::fn(__VA_ARGS__)
+#endif

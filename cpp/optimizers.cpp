@@ -15,10 +15,6 @@ void adam_update(float*, const float*, float*, float*, index_t, const AdamStep&,
 void sgd_update(float*, const float*, float*, index_t, float, float, bool, float, float);
 double sum_of_squares(const float*, index_t);
 }  // namespace avx2
-#define NNFAST_DISPATCH(fn, ...) \
-  (active_isa() == Isa::avx2 ? avx2::fn(__VA_ARGS__) : generic::fn(__VA_ARGS__))
-#else
-#define NNFAST_DISPATCH(fn, ...) generic::fn(__VA_ARGS__)
 #endif
 
 float adam_learning_rate(float learning_rate, float beta1, float beta2, std::int64_t t) {

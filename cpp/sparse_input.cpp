@@ -26,10 +26,6 @@ void csr_forward_rows(MatrixView, const CsrMatrix&, RowSelection, index_t, index
 void csr_gradient_features(MatrixView, const CsrMatrix&, RowSelection, ConstMatrixView, bool,
                            index_t, index_t, index_t*, index_t*, float*, float*, index_t);
 }  // namespace avx2
-#define NNFAST_DISPATCH(fn, ...) \
-  (active_isa() == Isa::avx2 ? avx2::fn(__VA_ARGS__) : generic::fn(__VA_ARGS__))
-#else
-#define NNFAST_DISPATCH(fn, ...) generic::fn(__VA_ARGS__)
 #endif
 
 void CsrMatrix::check(const char* fn) const {
