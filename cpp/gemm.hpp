@@ -56,9 +56,10 @@ void check_gemm_shapes(const char* fn, MatrixView c, ConstMatrixView a, ConstMat
 struct GemmBlocking {
   index_t kc = 256;  // K block: a 16-column B micro-panel of kc rows is 16 KiB (L1)
   index_t mc = 144;  // rows of A per block (L2); larger A blocks are packed
-  // A thread with fewer rows reads row-major B in place instead of packing it: measured
-  // (device A/B, 1 thread) fwd 64x128x784 +5%, 64x64x128 +21%, dW -2% (noise), 1024^3 equal.
-  index_t small_m = 4096;
+  // A thread with fewer rows reads row-major B in place instead of packing it. Packing
+  // pays from a few strips on (interleaved medians on the reference machine, 2 threads:
+  // packed vs in place, fwd 64x128x784 133 vs 124 GF/s, dW 784x128x64 137 vs 118, dX equal).
+  index_t small_m = 24;
 };
 GemmBlocking gemm_blocking();
 void set_gemm_blocking(GemmBlocking blocking);

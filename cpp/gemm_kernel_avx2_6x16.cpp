@@ -13,7 +13,7 @@ namespace {
 // rows of FMAs instead of 6. Each C element sees the same FMA sequence as in the full
 // 6-row loop, so results do not depend on which tile a row falls in.
 template <int M>
-void gemm_kernel_rows(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b,
+__attribute__((noinline)) void gemm_kernel_rows(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b,
                       index_t ldb, float* c, index_t ldc, float alpha, float beta, index_t n) {
   __m256 lo[M], hi[M];  // fully unrolled below, so they live in registers
 #pragma GCC unroll 8
@@ -39,17 +39,10 @@ void gemm_kernel_rows(index_t k, const float* a, index_t rs_a, index_t cs_a, con
 
 }  // namespace
 
-void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b,
+namespace {
+__attribute__((noinline)) void gemm_kernel_full(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b,
                       index_t ldb, float* c, index_t ldc, float alpha, float beta, index_t m, index_t n) {
-  switch (m) {
-    case 1: return gemm_kernel_rows<1>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
-    case 2: return gemm_kernel_rows<2>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
-    case 3: return gemm_kernel_rows<3>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
-    case 4: return gemm_kernel_rows<4>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
-    case 5: return gemm_kernel_rows<5>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
-    default: break;
-  }
-  // Clamped row pointers (kept for safety; m == 6 here): rows past m re-read row 0.
+  // The 6-row tile; row pointers clamped all the same (rows past m re-read row 0).
   const float* a0 = a;
   const float* a1 = a + (m > 1 ? 1 : 0) * rs_a;
   const float* a2 = a + (m > 2 ? 2 : 0) * rs_a;
@@ -112,6 +105,21 @@ void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, con
   const __m256 regs[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
   for (int r = 0; r < 12; ++r) _mm256_store_ps(acc + 8 * r, regs[r]);
   gemm_store_tile(acc, c, ldc, alpha, beta, m, n);
+}
+}  // namespace
+
+// Each body is its own (not inlined) function: inlined together they raised register
+// pressure enough to spill an accumulator of the 6-row loop (75 -> 52 GF/s at 1024^3).
+void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b,
+                      index_t ldb, float* c, index_t ldc, float alpha, float beta, index_t m, index_t n) {
+  switch (m) {
+    case 1: return gemm_kernel_rows<1>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
+    case 2: return gemm_kernel_rows<2>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
+    case 3: return gemm_kernel_rows<3>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
+    case 4: return gemm_kernel_rows<4>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
+    case 5: return gemm_kernel_rows<5>(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, n);
+    default: return gemm_kernel_full(k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta, m, n);
+  }
 }
 
 void gemm_kernel_1x64(index_t k, const float* a, index_t cs_a, const float* b, index_t ldb,
