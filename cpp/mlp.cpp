@@ -43,7 +43,9 @@ void InputRows::copy_row(index_t i, float* dst) const {
     const double* src = static_cast<const double*>(data) + i * row_stride;
     for (index_t j = 0; j < cols; ++j) dst[j] = float(src[j]);
   } else {
-    std::memcpy(dst, static_cast<const float*>(data) + i * row_stride, sizeof(float) * cols);
+    // A loop, not memcpy: rows are often short (a call per row costs more than the copy).
+    const float* src = static_cast<const float*>(data) + i * row_stride;
+    for (index_t j = 0; j < cols; ++j) dst[j] = src[j];
   }
 }
 
@@ -94,7 +96,7 @@ void gather_team(StepBuffers& buf, const InputRows& X, const float* Y, const flo
   for (index_t r = r0; r < r1; ++r) {
     const index_t i = order ? order[r] : r;
     if (gather_x) X.copy_row(i, buf.x.data() + r * buf.n_in);
-    std::memcpy(buf.y.data() + r * buf.n_out, Y + i * buf.n_out, sizeof(float) * buf.n_out);
+    for (index_t j = 0; j < buf.n_out; ++j) buf.y[size_t(r * buf.n_out + j)] = Y[i * buf.n_out + j];
     buf.sw[r] = sw ? sw[i] : 1.0f;
   }
 }
@@ -142,10 +144,14 @@ void forward_backward_team(const Network& net, StepBuffers& buf, const FirstLaye
       gemm_team(dw, buf.input_of(l, m).transposed(), dz, 1.0f, accumulate ? 1.0f : 0.0f, {}, t,
                 nthreads);
     const auto [j0, j1] = split(p.fan_out, t, nthreads);
-    for (index_t j = j0; j < j1; ++j) {  // bias gradient: column sums, rows in order
-      float s = accumulate ? grad_b[l][j] : 0.0f;
-      for (index_t i = 0; i < m; ++i) s += dz.data[i * dz.rs + j];
-      grad_b[l][j] = s;
+    // Bias gradient: column sums, each column summed over rows in order (row-major
+    // walk, so it vectorizes across columns; the same additions as column by column).
+    float* db = grad_b[l];
+    if (!accumulate)
+      for (index_t j = j0; j < j1; ++j) db[j] = 0.0f;
+    for (index_t i = 0; i < m; ++i) {
+      const float* row = dz.data + i * dz.rs;
+      for (index_t j = j0; j < j1; ++j) db[j] += row[j];
     }
     if (l > 0)
       dense_backward_input_team(buf.delta_view(l - 1, m), dz, weights(p), net.activation_of(l - 1),
