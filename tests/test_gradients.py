@@ -78,7 +78,10 @@ def assert_gradients_close(actual, expected, rtol=1e-4, atol=1e-6):
         np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=f"parameter {i}")
 
 
-@pytest.mark.parametrize("activation, loss", itertools.product(ref.ACTIVATIONS, ref.LOSSES))
+ACTIVATION_LOSS_PAIRS = list(itertools.product(ref.ACTIVATIONS, ref.LOSSES))
+
+
+@pytest.mark.parametrize("activation, loss", ACTIVATION_LOSS_PAIRS)
 def test_loss_and_gradient_matches_finite_differences(activation, loss):
     coefs, intercepts = make_network(seed=1)
     X, Y, sw = make_data(loss, seed=2, n=7)
@@ -108,7 +111,7 @@ def test_loss_and_gradient_without_sample_weight_or_hidden_layer(loss):
     assert_gradients_close(grad_intercepts, expected_intercepts)
 
 
-@pytest.mark.parametrize("activation, loss", itertools.product(ref.ACTIVATIONS, ref.LOSSES))
+@pytest.mark.parametrize("activation, loss", ACTIVATION_LOSS_PAIRS)
 def test_reference_backprop_matches_finite_differences(activation, loss):
     """The oracle the train_epoch test relies on is itself checked here."""
     coefs, intercepts = make_network(seed=5)
@@ -267,7 +270,7 @@ def raise_keyboard_interrupt(signum, frame):
 
 
 # --- predict ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("activation, loss", itertools.product(ref.ACTIVATIONS, ref.LOSSES))
+@pytest.mark.parametrize("activation, loss", ACTIVATION_LOSS_PAIRS)
 def test_predict_matches_reference_forward(activation, loss):
     coefs, intercepts = make_network(seed=14)
     X, _, _ = make_data(loss, seed=15, n=300)

@@ -98,8 +98,10 @@ def test_train_epoch_is_bitwise_identical_across_threads(restore_threads, kind):
         state1 = [np.zeros_like(p) for p in params]
         state2 = [np.zeros_like(p) for p in params] if kind == "adam" else []
         step = np.zeros(1, np.int64)
-        loss_sum = _core.train_epoch(coefs, intercepts, acts, head, X, Y, sw, order, 64, 1e-3,
-                                     config, state1, state2, step)
+        # Batches of 1024 rows (7.5 MFLOP per step) are above the size under which a step
+        # runs on one thread (mlp.cpp: kMinStepFlopsForThreads), so threads really split it.
+        loss_sum = _core.train_epoch(coefs, intercepts, acts, head, X, Y, sw, order, 1024,
+                                     1e-3, config, state1, state2, step)
         return [np.array(loss_sum), *params, *state1, *state2]
 
     assert_bitwise_identical(results_per_thread_count(compute))
