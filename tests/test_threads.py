@@ -1,6 +1,7 @@
 """Thread count (cpp/threads.*): results are bitwise identical for 1, 2 and 3 threads,
 because work is split over output tiles and chunks, never along a reduction."""
 
+import os
 import numpy as np
 import pytest
 
@@ -124,3 +125,17 @@ def test_set_and_get_num_threads(restore_threads):
     with pytest.raises(ValueError):
         _core.set_num_threads(-2)
     assert ops.get_num_threads() == 3
+
+
+@pytest.mark.parametrize("value, expected", [("generic", "generic"), ("avx2", None)])
+def test_nnfast_isa_environment_variable_is_honoured(value, expected):
+    """NNFAST_ISA picks the kernels at import; asking for avx2 without it falls back."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NNFAST_ISA=value)
+    out = subprocess.run([sys.executable, "-c", "import nnfast; print(nnfast.ops.isa())"],
+                         env=env, capture_output=True, text=True, check=True).stdout.strip()
+    if expected is None:
+        expected = "avx2" if _core.cpu_supports_avx2() else "generic"
+    assert out == expected
