@@ -1,0 +1,73 @@
+"""PyTorch as an independent oracle: the full-batch objective and its gradient from
+_core.loss_and_gradient agree with torch autograd on the same weights (skipped when torch
+is not installed; CI installs the CPU build)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from nnfast import _core
+
+torch = pytest.importorskip("torch")
+
+ACTIVATIONS = {"identity": lambda z: z, "logistic": torch.sigmoid, "tanh": torch.tanh,
+               "relu": torch.relu}
+
+
+def torch_objective(Ws, bs, activation, loss, X, Y, sw, alpha):
+    """sum(sw * loss_i) / sum(sw) + 0.5 * alpha * sum ||W||^2 / sum(sw), nnfast's losses."""
+    a = X
+    for i, (W, b) in enumerate(zip(Ws, bs)):
+        a = a @ W + b
+        if i + 1 < len(Ws):
+            a = ACTIVATIONS[activation](a)
+    if loss == "softmax_cross_entropy":
+        per_row = -(Y * torch.log_softmax(a, dim=1)).sum(1)
+    elif loss == "logistic_cross_entropy":
+        per_row = torch.nn.functional.binary_cross_entropy_with_logits(a, Y, reduction="none").sum(1)
+    elif loss == "squared_error":
+        per_row = 0.5 * ((a - Y) ** 2).sum(1)
+    else:  # poisson: half deviance with the log link, constant included
+        y_log_y = torch.where(Y > 0, Y * torch.log(torch.clamp(Y, min=1e-30)), torch.zeros_like(Y))
+        per_row = (y_log_y - Y * a - Y + torch.exp(a)).sum(1)
+    total = sw.sum()
+    return (sw * per_row).sum() / total + 0.5 * alpha * sum((W ** 2).sum() for W in Ws) / total
+
+
+def targets(loss, rng, n, k):
+    if loss == "softmax_cross_entropy":
+        return np.eye(k, dtype=np.float32)[rng.integers(0, k, n)]
+    if loss == "logistic_cross_entropy":
+        return (rng.random((n, k)) < 0.5).astype(np.float32)
+    if loss == "poisson":
+        return rng.poisson(1.0, (n, k)).astype(np.float32)
+    return rng.standard_normal((n, k)).astype(np.float32)
+
+
+@pytest.mark.parametrize("activation, loss", list(itertools.product(
+    ["identity", "logistic", "tanh", "relu"],
+    ["softmax_cross_entropy", "logistic_cross_entropy", "squared_error", "poisson"])))
+def test_loss_and_gradient_match_torch_autograd(activation, loss):
+    rng = np.random.default_rng(0)
+    sizes, n, alpha = (7, 11, 5, 3), 40, 0.01
+    Ws = [(rng.standard_normal((a, b)) * 0.4).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
+    bs = [(rng.standard_normal(b) * 0.1).astype(np.float32) for b in sizes[1:]]
+    X = rng.standard_normal((n, sizes[0])).astype(np.float32)
+    Y = targets(loss, rng, n, sizes[-1])
+    sw = rng.uniform(0.5, 2.0, n).astype(np.float32)
+
+    gW = [np.empty_like(W) for W in Ws]
+    gb = [np.empty_like(b) for b in bs]
+    value = _core.loss_and_gradient(Ws, bs, [_core.Activation[activation]] * 2, _core.Loss[loss],
+                                    X, Y, sw, alpha, gW, gb)
+
+    tW = [torch.tensor(W, dtype=torch.float64, requires_grad=True) for W in Ws]
+    tb = [torch.tensor(b, dtype=torch.float64, requires_grad=True) for b in bs]
+    as64 = lambda a: torch.tensor(a, dtype=torch.float64)  # noqa: E731
+    expected = torch_objective(tW, tb, activation, loss, as64(X), as64(Y), as64(sw), alpha)
+    expected.backward()
+
+    np.testing.assert_allclose(value, expected.item(), rtol=2e-5)
+    for ours, theirs in zip(gW + gb, tW + tb):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-4, atol=1e-5)
