@@ -189,14 +189,15 @@ Network network(py::list coefs, py::list intercepts, const std::vector<Activatio
   return net;
 }
 
-// Views of a list of float32 arrays shaped like the parameters (coefs..., intercepts...).
-std::vector<float*> like_params(py::list arrays, const Network& net, size_t offset, size_t count,
-                                const char* fn, const char* name) {
-  if (arrays.size() < offset + count)
-    throw py::value_error(where(fn, name) + " needs " + std::to_string(offset + count) + " arrays");
-  std::vector<float*> out;
+// Views of a list of float32 arrays shaped like the parameters (coefs..., intercepts...):
+// 2 * n_layers of them.
+std::vector<float*> like_params(py::list arrays, const Network& net, const char* fn,
+                                const char* name) {
   const size_t L = net.layers.size();
-  for (size_t i = offset; i < offset + count; ++i) {
+  if (arrays.size() < 2 * L)
+    throw py::value_error(where(fn, name) + " needs " + std::to_string(2 * L) + " arrays");
+  std::vector<float*> out;
+  for (size_t i = 0; i < 2 * L; ++i) {
     auto a = arrays[i].cast<py::array>();
     const DenseParams& p = net.layers[i % L];
     if (i < L)
@@ -474,10 +475,9 @@ PYBIND11_MODULE(_core, m) {
     const float* swp = optional_weights(sw, rows.rows, fn);
     const std::int64_t* op = data_of<std::int64_t>(order, fn, "order", 1);
     OptimizerState state;
-    const size_t L = net.layers.size();
-    state.first = like_params(state1, net, 0, 2 * L, fn, "state1");
+    state.first = like_params(state1, net, fn, "state1");
     if (opt.kind == OptimizerConfig::Kind::adam)
-      state.second = like_params(state2, net, 0, 2 * L, fn, "state2");
+      state.second = like_params(state2, net, fn, "state2");
     state.step = data_of<std::int64_t>(step, fn, "step", 1, true);
     require_shape(step, {1}, fn, "step");
     SignalCheck signals;
@@ -527,7 +527,7 @@ PYBIND11_MODULE(_core, m) {
     for (auto g : grad_intercepts) grads.append(g);
     if (grad_coefs.size() != L || grad_intercepts.size() != L)
       throw py::value_error(where(fn, "grad_coefs") + " and grad_intercepts need " + std::to_string(L) + " arrays each");
-    const std::vector<float*> all = like_params(grads, net, 0, 2 * L, fn, "grad");
+    const std::vector<float*> all = like_params(grads, net, fn, "grad");
     const std::vector<float*> gw(all.begin(), all.begin() + L), gb(all.begin() + L, all.end());
     py::gil_scoped_release release;
     return loss_and_gradient(net, rows, yp, swp, alpha, gw, gb);

@@ -23,9 +23,10 @@ void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const flo
   dense_forward_team(y, x, w, b, act, omp_get_thread_num(), omp_get_num_threads());
 }
 
-void column_sums_team(float* db, ConstMatrixView dz, int thread, int nthreads) {
+void column_sums_team(float* db, ConstMatrixView dz, bool accumulate, int thread, int nthreads) {
   const index_t j0 = dz.cols * thread / nthreads, j1 = dz.cols * (thread + 1) / nthreads;
-  for (index_t j = j0; j < j1; ++j) db[j] = 0.0f;
+  if (!accumulate)
+    for (index_t j = j0; j < j1; ++j) db[j] = 0.0f;
   for (index_t i = 0; i < dz.rows; ++i) {
     const float* row = dz.data + i * dz.rs;
     for (index_t j = j0; j < j1; ++j) db[j] += row[j * dz.cs];
@@ -35,7 +36,7 @@ void column_sums_team(float* db, ConstMatrixView dz, int thread, int nthreads) {
 void dense_backward_team(MatrixView dx, MatrixView dw, float* db, ConstMatrixView dz,
                          ConstMatrixView x, ConstMatrixView w, int thread, int nthreads) {
   gemm_team(dw, x.transposed(), dz, 1.0f, 0.0f, {}, thread, nthreads);
-  column_sums_team(db, dz, thread, nthreads);
+  column_sums_team(db, dz, false, thread, nthreads);
   if (dx.data) gemm_team(dx, dz, w.transposed(), 1.0f, 0.0f, {}, thread, nthreads);
 }
 

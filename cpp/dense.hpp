@@ -24,8 +24,9 @@ void dense_backward_team(MatrixView dx, MatrixView dw, float* db, ConstMatrixVie
 void dense_backward_input_team(MatrixView dprev, ConstMatrixView dz, ConstMatrixView w,
                                Activation act, ConstMatrixView a_prev, int thread, int nthreads);
 
-// db := column sums of dz, each thread a fixed range of columns, rows in order
-// (so the sums are bitwise the same for any thread count).
-void column_sums_team(float* db, ConstMatrixView dz, int thread, int nthreads);
+// db := column sums of dz (db += ... when accumulate), each thread a fixed range of
+// columns, rows in order (so the sums are bitwise the same for any thread count). The
+// row-major walk vectorizes across columns.
+void column_sums_team(float* db, ConstMatrixView dz, bool accumulate, int thread, int nthreads);
 
 }  // namespace nnfast

@@ -143,16 +143,7 @@ void forward_backward_team(const Network& net, StepBuffers& buf, const FirstLaye
     else
       gemm_team(dw, buf.input_of(l, m).transposed(), dz, 1.0f, accumulate ? 1.0f : 0.0f, {}, t,
                 nthreads);
-    const auto [j0, j1] = split(p.fan_out, t, nthreads);
-    // Bias gradient: column sums, each column summed over rows in order (row-major
-    // walk, so it vectorizes across columns; the same additions as column by column).
-    float* db = grad_b[l];
-    if (!accumulate)
-      for (index_t j = j0; j < j1; ++j) db[j] = 0.0f;
-    for (index_t i = 0; i < m; ++i) {
-      const float* row = dz.data + i * dz.rs;
-      for (index_t j = j0; j < j1; ++j) db[j] += row[j];
-    }
+    column_sums_team(grad_b[l], dz, accumulate, t, nthreads);
     if (l > 0)
       dense_backward_input_team(buf.delta_view(l - 1, m), dz, weights(p), net.activation_of(l - 1),
                                 as_const(buf.act_view(l - 1, m)), t, nthreads);

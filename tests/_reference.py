@@ -110,6 +110,17 @@ def loss_forward_backward(z, y, loss, sample_weight=None):
 
 
 # --- whole network -----------------------------------------------------------------------------
+def random_targets(loss, rng, n, k, poisson_rate=1.5):
+    """Valid float32 targets (n, k) for a head: one-hot, 0/1 indicators, reals, counts."""
+    if loss == "softmax_cross_entropy":
+        return np.eye(k, dtype=np.float32)[rng.integers(0, k, n)]
+    if loss == "logistic_cross_entropy":
+        return rng.integers(0, 2, (n, k)).astype(np.float32)
+    if loss == "squared_error":
+        return rng.standard_normal((n, k)).astype(np.float32)
+    return rng.poisson(poisson_rate, (n, k)).astype(np.float32)
+
+
 def forward(coefs, intercepts, activations, X):
     """Hidden outputs [X, h_1, ..., h_L] and the output pre-activation z."""
     layers = [f64(X)]

@@ -21,14 +21,6 @@ from nnfast import _core
 LAYER_SIZES = (5, 4, 3, 3)  # n_features -> hidden -> hidden -> n_outputs
 
 
-def make_targets(loss, rng, n, k):
-    if loss == "softmax_cross_entropy":
-        return np.eye(k, dtype=np.float32)[rng.integers(0, k, n)]
-    if loss == "logistic_cross_entropy":
-        return rng.integers(0, 2, (n, k)).astype(np.float32)
-    if loss == "poisson":
-        return rng.poisson(1.5, (n, k)).astype(np.float32)
-    return rng.standard_normal((n, k)).astype(np.float32)
 
 
 def make_network(seed, sizes=LAYER_SIZES):
@@ -42,7 +34,7 @@ def make_data(loss, seed, n, n_features=LAYER_SIZES[0], n_outputs=LAYER_SIZES[-1
               weighted=True):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, n_features)).astype(np.float32)
-    Y = make_targets(loss, rng, n, n_outputs)
+    Y = ref.random_targets(loss, rng, n, n_outputs)
     sw = rng.uniform(0.2, 2.0, n).astype(np.float32) if weighted else None
     return X, Y, sw
 

@@ -10,22 +10,13 @@ from nnfast import _core, ops
 LOG_EPS = -np.log(ref.EPS32)  # the largest per-output log-loss after clipping
 
 
-def targets(loss, rng, n, k):
-    """Valid targets for each head: one-hot, 0/1 indicators, reals, counts."""
-    if loss == "softmax_cross_entropy":
-        return np.eye(k, dtype=np.float32)[rng.integers(0, k, n)]
-    if loss == "logistic_cross_entropy":
-        return rng.integers(0, 2, (n, k)).astype(np.float32)
-    if loss == "squared_error":
-        return rng.standard_normal((n, k)).astype(np.float32)
-    return rng.poisson(2.0, (n, k)).astype(np.float32)
 
 
 def problem(loss, n=13, k=5, seed=0, weighted=False):
     rng = np.random.default_rng(seed)
     z = rng.uniform(-2, 2, (n, k)).astype(np.float32)
     sw = rng.uniform(0.1, 3.0, n).astype(np.float32) if weighted else None
-    return z, targets(loss, rng, n, k), sw
+    return z, ref.random_targets(loss, rng, n, k, poisson_rate=2.0), sw
 
 
 def core_loss(z, y, loss, sw=None):

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+import _reference as ref
 from nnfast import _core
 
 torch = pytest.importorskip("torch")
@@ -35,14 +36,6 @@ def torch_objective(Ws, bs, activation, loss, X, Y, sw, alpha):
     return (sw * per_row).sum() / total + 0.5 * alpha * sum((W ** 2).sum() for W in Ws) / total
 
 
-def targets(loss, rng, n, k):
-    if loss == "softmax_cross_entropy":
-        return np.eye(k, dtype=np.float32)[rng.integers(0, k, n)]
-    if loss == "logistic_cross_entropy":
-        return (rng.random((n, k)) < 0.5).astype(np.float32)
-    if loss == "poisson":
-        return rng.poisson(1.0, (n, k)).astype(np.float32)
-    return rng.standard_normal((n, k)).astype(np.float32)
 
 
 @pytest.mark.parametrize("activation, loss", list(itertools.product(
@@ -54,7 +47,7 @@ def test_loss_and_gradient_match_torch_autograd(activation, loss):
     Ws = [(rng.standard_normal((a, b)) * 0.4).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
     bs = [(rng.standard_normal(b) * 0.1).astype(np.float32) for b in sizes[1:]]
     X = rng.standard_normal((n, sizes[0])).astype(np.float32)
-    Y = targets(loss, rng, n, sizes[-1])
+    Y = ref.random_targets(loss, rng, n, sizes[-1], poisson_rate=1.0)
     sw = rng.uniform(0.5, 2.0, n).astype(np.float32)
 
     gW = [np.empty_like(W) for W in Ws]
