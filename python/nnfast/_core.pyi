@@ -1,4 +1,4 @@
-"""Stubs of ``nnfast._core``, the C++ extension (cpp/bindings.cpp).
+"""Stubs of ``nnfast._core``, the C++ extension (cpp/bindings/).
 
 Conventions for every function here:
 - Arrays are float32 and C-contiguous unless said otherwise. A wrong dtype, layout or

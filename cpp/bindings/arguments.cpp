@@ -1,0 +1,197 @@
+// Argument checks and conversions of the bindings (see arguments.hpp).
+#include "arguments.hpp"
+
+namespace nnfast::bindings {
+
+std::string where(const char* fn, const char* name) { return std::string("[") + fn + "] " + name; }
+
+void require_dtype(const py::array& a, const py::dtype& dt, const char* fn, const char* name) {
+  if (!a.dtype().equal(dt))  // equal, not is: an unpickled array has its own dtype object
+    throw py::type_error(where(fn, name) + " must be " + std::string(py::str(dt)) + ", got " +
+                         std::string(py::str(a.dtype())));
+}
+
+std::string shape_string(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) s += (d ? ", " : "") + std::to_string(a.shape(d));
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+void require_shape(const py::array& a, std::initializer_list<index_t> shape, const char* fn,
+                   const char* name) {
+  bool ok = a.ndim() == py::ssize_t(shape.size());
+  std::string want = "(";
+  int i = 0;
+  for (index_t s : shape) {
+    if (ok && a.shape(i) != s) ok = false;
+    want += (i++ ? ", " : "") + std::to_string(s);
+  }
+  want += shape.size() == 1 ? ",)" : ")";
+  if (!ok) throw py::value_error(where(fn, name) + " has shape " + shape_string(a) + ", expected " + want);
+}
+
+ConstMatrixView matrix(py::array& a, const char* fn, const char* name, bool trans) {
+  const float* p = data_of(a, fn, name, 2);
+  ConstMatrixView v{p, index_t(a.shape(0)), index_t(a.shape(1)), index_t(a.shape(1)), 1};
+  return trans ? v.transposed() : v;
+}
+MatrixView out_matrix(py::array& a, const char* fn, const char* name) {
+  float* p = data_of(a, fn, name, 2, true);
+  return {p, index_t(a.shape(0)), index_t(a.shape(1)), index_t(a.shape(1))};
+}
+
+namespace {
+
+// X for whole-network calls: float32 or float64, 2-D, each row contiguous.
+InputRows input_rows(py::array& X, const char* fn) {
+  const bool is_double = X.dtype().equal(py::dtype::of<double>());
+  if (!is_double) require_dtype(X, py::dtype::of<float>(), fn, "X");
+  if (X.ndim() != 2) throw py::value_error(where(fn, "X") + " must be 2-D");
+  const py::ssize_t item = X.itemsize();
+  const index_t rows = X.shape(0), cols = X.shape(1);
+  if (rows == 0 || cols == 0) return {X.data(), is_double, rows, cols, cols};  // strides are moot
+  if (cols > 1 && X.strides(1) != item) throw py::value_error(where(fn, "X") + " rows must be contiguous");
+  if (rows > 1 && (X.strides(0) % item != 0 || X.strides(0) < cols * item))
+    throw py::value_error(where(fn, "X") + " rows must not overlap");
+  return {X.data(), is_double, rows, cols, rows > 1 ? index_t(X.strides(0) / item) : cols};
+}
+
+// One array attribute of a CSR matrix: 1-D, contiguous, of dtype First or Second (a
+// TypeError names the attribute otherwise); `second` says which.
+template <class First, class Second>
+py::array csr_part(const py::handle& X, const char* attr, const char* fn, const char* dtypes,
+                   bool& second) {
+  const py::object part = X.attr(attr);
+  const std::string name = std::string("X.") + attr;
+  if (!py::isinstance<py::array>(part))
+    throw py::type_error(where(fn, name.c_str()) + " must be a numpy array");
+  auto a = py::reinterpret_borrow<py::array>(part);
+  second = a.dtype().equal(py::dtype::of<Second>());
+  if (!second && !a.dtype().equal(py::dtype::of<First>()))
+    throw py::type_error(where(fn, name.c_str()) + " must be " + dtypes + ", got " +
+                         std::string(py::str(a.dtype())));
+  if (a.ndim() != 1) throw py::value_error(where(fn, name.c_str()) + " must be 1-D");
+  if (a.size() > 1 && a.strides(0) != a.itemsize())
+    throw py::value_error(where(fn, name.c_str()) + " must be contiguous");
+  return a;
+}
+
+bool is_csr(const py::handle& X) {
+  return py::hasattr(X, "format") && py::hasattr(X, "indptr") &&
+         py::str(X.attr("format")).equal(py::str("csr"));
+}
+
+// A scipy.sparse CSR matrix or array, viewed in place (no copy, no conversion): data
+// float32/float64, indices and indptr int32/int64. Sizes are checked here, the contents
+// (indptr monotone, indices in range) by the core before any parallel region. `keep`
+// holds the three arrays until the call returns (X.data could be rebound meanwhile).
+CsrMatrix csr_matrix(const py::handle& X, const char* fn, py::list& keep) {
+  const auto shape = X.attr("shape").cast<std::pair<index_t, index_t>>();
+  CsrMatrix x;
+  x.rows = shape.first, x.cols = shape.second;
+  const py::array data =
+      csr_part<float, double>(X, "data", fn, "float32 or float64", x.data_is_double);
+  const py::array indices =
+      csr_part<std::int32_t, std::int64_t>(X, "indices", fn, "int32 or int64", x.indices_are_64);
+  const py::array indptr =
+      csr_part<std::int32_t, std::int64_t>(X, "indptr", fn, "int32 or int64", x.indptr_is_64);
+  if (x.rows < 0 || x.cols < 0) throw py::value_error(where(fn, "X") + " has a negative dimension");
+  if (indptr.size() != x.rows + 1)
+    throw py::value_error(where(fn, "X.indptr") + " has " + std::to_string(indptr.size()) +
+                          " entries, expected rows + 1 = " + std::to_string(x.rows + 1));
+  if (data.size() != indices.size())
+    throw py::value_error(where(fn, "X.data") + " has " + std::to_string(data.size()) +
+                          " entries, X.indices " + std::to_string(indices.size()));
+  x.data = data.data(), x.indices = indices.data(), x.indptr = indptr.data();
+  x.stored = index_t(data.size());
+  keep.append(data), keep.append(indices), keep.append(indptr);
+  return x;
+}
+
+}  // namespace
+
+// X for whole-network calls: a dense array (input_rows) or a scipy.sparse CSR matrix or
+// array (read in place). `keep` holds X's arrays until the call returns.
+InputRows input_of(const py::object& X, const char* fn, py::list& keep) {
+  if (py::isinstance<py::array>(X)) {
+    auto a = py::reinterpret_borrow<py::array>(X);
+    keep.append(a);
+    return input_rows(a, fn);
+  }
+  if (is_csr(X)) return InputRows::from_csr(csr_matrix(X, fn, keep));
+  throw py::type_error(where(fn, "X") +
+                       " must be a numpy array or a scipy.sparse CSR matrix, got " +
+                       std::string(py::str(py::type::of(X))));
+}
+
+// x of the CSR kernels: a scipy.sparse CSR matrix or array only.
+CsrMatrix csr_kernel_input(const py::object& x, const char* fn, py::list& keep) {
+  if (!is_csr(x)) throw py::type_error(where(fn, "x") + " must be a scipy.sparse CSR matrix");
+  return csr_matrix(x, fn, keep);
+}
+
+// The optional batch rows of the CSR kernels: int64 row ids, or all of X's rows.
+RowSelection row_selection(std::optional<py::array>& rows, const CsrMatrix& x, const char* fn) {
+  if (!rows) return {nullptr, 0, x.rows};
+  return {data_of<std::int64_t>(*rows, fn, "rows", 1), 0, index_t(rows->size())};
+}
+
+// writable: training updates the parameters in place; predict and loss_and_gradient only
+// read them (a model loaded read-only, e.g. memory-mapped, still predicts).
+Network network(py::list coefs, py::list intercepts, const std::vector<Activation>& hidden,
+                Loss loss, const char* fn, bool writable) {
+  if (coefs.size() != intercepts.size() || coefs.empty())
+    throw py::value_error(where(fn, "coefs") + " and intercepts must be non-empty lists of equal length");
+  Network net;
+  net.hidden = hidden;
+  net.loss = loss;
+  for (size_t l = 0; l < coefs.size(); ++l) {
+    auto w = coefs[l].cast<py::array>();
+    auto b = intercepts[l].cast<py::array>();
+    float* wp = data_of(w, fn, "coefs[i]", 2, writable);
+    float* bp = data_of(b, fn, "intercepts[i]", 1, writable);
+    require_shape(b, {index_t(w.shape(1))}, fn, "intercepts[i]");
+    net.layers.push_back({wp, bp, index_t(w.shape(0)), index_t(w.shape(1))});
+  }
+  net.check(fn);
+  return net;
+}
+
+// Views of a list of float32 arrays shaped like the parameters (coefs..., intercepts...):
+// 2 * n_layers of them.
+std::vector<float*> like_params(py::list arrays, const Network& net, const char* fn,
+                                const char* name) {
+  const size_t L = net.layers.size();
+  if (arrays.size() < 2 * L)
+    throw py::value_error(where(fn, name) + " needs " + std::to_string(2 * L) + " arrays");
+  std::vector<float*> out;
+  for (size_t i = 0; i < 2 * L; ++i) {
+    auto a = arrays[i].cast<py::array>();
+    const DenseParams& p = net.layers[i % L];
+    if (i < L)
+      require_shape(a, {p.fan_in, p.fan_out}, fn, name);
+    else
+      require_shape(a, {p.fan_out}, fn, name);
+    out.push_back(data_of(a, fn, name, -1, true));
+  }
+  return out;
+}
+
+const float* optional_weights(std::optional<py::array>& sw, index_t n, const char* fn) {
+  if (!sw) return nullptr;
+  const float* p = data_of(*sw, fn, "sample_weight", 1);
+  require_shape(*sw, {n}, fn, "sample_weight");
+  return p;
+}
+
+// Elementwise kernels: `b` must have exactly the shape of `a`.
+void elementwise_same_shape(const py::array& a, const py::array& b, const char* fn,
+                            const char* name) {
+  bool same = a.ndim() == b.ndim();
+  for (py::ssize_t d = 0; same && d < a.ndim(); ++d) same = a.shape(d) == b.shape(d);
+  if (!same)
+    throw py::value_error(where(fn, name) + " has shape " + shape_string(b) + ", expected " +
+                          shape_string(a));
+}
+
+}  // namespace nnfast::bindings

@@ -1,0 +1,66 @@
+// Python arguments to core views: every check of a kernel's arguments happens here,
+// before the GIL is released. A wrong dtype is a TypeError, a wrong shape or layout a
+// ValueError; each message starts with "[function] argument".
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../gemm.hpp"
+#include "../mlp.hpp"
+#include "../sparse_input.hpp"
+
+namespace nnfast::bindings {
+
+namespace py = pybind11;
+
+std::string where(const char* fn, const char* name);
+void require_dtype(const py::array& a, const py::dtype& dt, const char* fn, const char* name);
+std::string shape_string(const py::array& a);
+void require_shape(const py::array& a, std::initializer_list<index_t> shape, const char* fn,
+                   const char* name);
+// `b` must have exactly the shape of `a` (elementwise kernels).
+void elementwise_same_shape(const py::array& a, const py::array& b, const char* fn,
+                            const char* name);
+
+// The data of a C-contiguous array of T and the given rank (-1: any rank).
+template <class T = float>
+T* data_of(py::array& a, const char* fn, const char* name, int ndim, bool writable = false) {
+  require_dtype(a, py::dtype::of<T>(), fn, name);
+  if (ndim >= 0 && a.ndim() != ndim)
+    throw py::value_error(where(fn, name) + " must be " + std::to_string(ndim) + "-D, got " +
+                          std::to_string(a.ndim()) + "-D");
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(where(fn, name) + " must be C-contiguous");
+  if (writable && !a.writeable()) throw py::value_error(where(fn, name) + " must be writable");
+  return static_cast<T*>(writable ? a.mutable_data() : const_cast<void*>(a.data()));
+}
+
+// A float32 C-contiguous matrix (transposed view when `trans`), and a writable one.
+ConstMatrixView matrix(py::array& a, const char* fn, const char* name, bool trans = false);
+MatrixView out_matrix(py::array& a, const char* fn, const char* name);
+
+// X of the whole-network calls: a dense float32/float64 array with contiguous rows, or a
+// scipy.sparse CSR matrix or array read in place. `keep` holds X's arrays until the call
+// returns (a CSR's X.data could be rebound meanwhile).
+InputRows input_of(const py::object& X, const char* fn, py::list& keep);
+// x of the CSR kernels: a scipy.sparse CSR matrix or array only.
+CsrMatrix csr_kernel_input(const py::object& x, const char* fn, py::list& keep);
+// The optional batch rows of the CSR kernels: int64 row ids, or all of X's rows.
+RowSelection row_selection(std::optional<py::array>& rows, const CsrMatrix& x, const char* fn);
+
+// The network viewed from lists of float32 arrays. writable: training updates them in
+// place; predict and loss_and_gradient only read them (a read-only model still predicts).
+Network network(py::list coefs, py::list intercepts, const std::vector<Activation>& hidden,
+                Loss loss, const char* fn, bool writable);
+// Views of 2 * n_layers float32 arrays shaped like the parameters (coefs..., intercepts...).
+std::vector<float*> like_params(py::list arrays, const Network& net, const char* fn,
+                                const char* name);
+// sample_weight: null, or n float32 weights.
+const float* optional_weights(std::optional<py::array>& sw, index_t n, const char* fn);
+
+}  // namespace nnfast::bindings

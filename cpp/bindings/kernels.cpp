@@ -1,0 +1,185 @@
+// The single kernels behind nnfast.ops: check the arrays, release the GIL, call the core.
+#include <pybind11/stl.h>
+
+#include "../dense.hpp"
+#include "../losses.hpp"
+#include "../optimizers.hpp"
+#include "../reference.hpp"
+#include "arguments.hpp"
+#include "sections.hpp"
+
+namespace nnfast::bindings {
+
+namespace {
+
+void gemm_binding(py::array a, py::array b, py::array out, float alpha, float beta, bool ta,
+                  bool tb, bool reference) {
+  const char* fn = reference ? "gemm_reference" : "gemm";
+  ConstMatrixView av = matrix(a, fn, "a", ta), bv = matrix(b, fn, "b", tb);
+  MatrixView cv = out_matrix(out, fn, "out");
+  check_gemm_shapes(fn, cv, av, bv);
+  py::gil_scoped_release release;
+  if (reference)
+    reference::gemm(cv, av, bv, alpha, beta);
+  else
+    gemm(cv, av, bv, alpha, beta);
+}
+
+}  // namespace
+
+void bind_kernels(py::module_& m) {
+  for (bool ref : {false, true})
+    m.def(ref ? "gemm_reference" : "gemm",
+          [ref](py::array a, py::array b, py::array out, float alpha, float beta, bool ta, bool tb) {
+            gemm_binding(a, b, out, alpha, beta, ta, tb, ref);
+          },
+          py::arg("a"), py::arg("b"), py::arg("out"), py::arg("alpha") = 1.0f,
+          py::arg("beta") = 0.0f, py::arg("trans_a") = false, py::arg("trans_b") = false);
+
+  m.def("dense_forward", [](py::array x, py::array w, py::array b, Activation act, py::array out) {
+    const char* fn = "dense_forward";
+    ConstMatrixView xv = matrix(x, fn, "x"), wv = matrix(w, fn, "w");
+    const float* bp = data_of(b, fn, "b", 1);
+    require_shape(b, {wv.cols}, fn, "b");
+    MatrixView yv = out_matrix(out, fn, "out");
+    check_gemm_shapes(fn, yv, xv, wv);
+    py::gil_scoped_release release;
+    dense_forward(yv, xv, wv, bp, act);
+  }, py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::arg("out"));
+
+  m.def("dense_backward", [](py::array dz, py::array x, py::array w, py::array dw, py::array db,
+                             std::optional<py::array> dx) {
+    const char* fn = "dense_backward";
+    ConstMatrixView dzv = matrix(dz, fn, "dz"), xv = matrix(x, fn, "x"), wv = matrix(w, fn, "w");
+    MatrixView dwv = out_matrix(dw, fn, "dw");
+    float* dbp = data_of(db, fn, "db", 1, true);
+    require_shape(db, {dzv.cols}, fn, "db");
+    MatrixView dxv{nullptr, 0, 0, 0};
+    if (dx) dxv = out_matrix(*dx, fn, "dx");
+    NNFAST_CHECK(dzv.rows == xv.rows, fn, "dz has ", dzv.rows, " rows, x has ", xv.rows);
+    py::gil_scoped_release release;
+    dense_backward(dxv, dwv, dbp, dzv, xv, wv);
+  }, py::arg("dz"), py::arg("x"), py::arg("w"), py::arg("dw"), py::arg("db"), py::arg("dx") = py::none());
+
+  for (bool ref : {false, true}) {
+    m.def(ref ? "csr_dense_forward_reference" : "csr_dense_forward",
+          [ref](py::object x, py::array w, py::array b, Activation act, py::array out,
+                std::optional<py::array> rows) {
+            const char* fn = ref ? "csr_dense_forward_reference" : "csr_dense_forward";
+            py::list keep;
+            const CsrMatrix xv = csr_kernel_input(x, fn, keep);
+            const ConstMatrixView wv = matrix(w, fn, "w");
+            const float* bp = data_of(b, fn, "b", 1);
+            require_shape(b, {wv.cols}, fn, "b");
+            const MatrixView yv = out_matrix(out, fn, "out");
+            const RowSelection rs = row_selection(rows, xv, fn);
+            py::gil_scoped_release release;
+            if (ref)
+              reference::csr_dense_forward(yv, xv, rs, wv, bp, act);
+            else
+              csr_dense_forward(yv, xv, rs, wv, bp, act);
+          },
+          py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::arg("out"),
+          py::arg("rows") = py::none());
+    m.def(ref ? "csr_weight_gradient_reference" : "csr_weight_gradient",
+          [ref](py::array dz, py::object x, py::array dw, std::optional<py::array> rows,
+                bool accumulate) {
+            const char* fn = ref ? "csr_weight_gradient_reference" : "csr_weight_gradient";
+            py::list keep;
+            const CsrMatrix xv = csr_kernel_input(x, fn, keep);
+            const ConstMatrixView dzv = matrix(dz, fn, "dz");
+            const MatrixView dwv = out_matrix(dw, fn, "dw");
+            const RowSelection rs = row_selection(rows, xv, fn);
+            py::gil_scoped_release release;
+            if (ref)
+              reference::csr_weight_gradient(dwv, xv, rs, dzv, accumulate);
+            else
+              csr_weight_gradient(dwv, xv, rs, dzv, accumulate);
+          },
+          py::arg("dz"), py::arg("x"), py::arg("dw"), py::arg("rows") = py::none(),
+          py::arg("accumulate") = false);
+  }
+
+  m.def("activation_forward", [](py::array x, Activation act, py::array out) {
+    const char* fn = "activation_forward";
+    const float* xp = data_of(x, fn, "x", -1);
+    float* op = data_of(out, fn, "out", -1, true);
+    elementwise_same_shape(x, out, fn, "out");
+    py::gil_scoped_release release;
+    activation_forward(act, op, xp, index_t(x.size()));
+  }, py::arg("x"), py::arg("activation"), py::arg("out"));
+
+  m.def("activation_backward", [](py::array dy, py::array y, Activation act, py::array out) {
+    const char* fn = "activation_backward";
+    const float* dyp = data_of(dy, fn, "dy", -1);
+    const float* yp = data_of(y, fn, "y", -1);
+    float* op = data_of(out, fn, "out", -1, true);
+    elementwise_same_shape(dy, y, fn, "y");
+    elementwise_same_shape(dy, out, fn, "out");
+    py::gil_scoped_release release;
+    activation_backward(act, op, dyp, yp, index_t(dy.size()));
+  }, py::arg("dy"), py::arg("y"), py::arg("activation"), py::arg("out"));
+
+  m.def("output_activation", [](py::array z, Loss loss, py::array out) {
+    const char* fn = "output_activation";
+    const float* zp = data_of(z, fn, "z", 2);
+    float* op = data_of(out, fn, "out", 2, true);
+    require_shape(out, {index_t(z.shape(0)), index_t(z.shape(1))}, fn, "out");
+    py::gil_scoped_release release;
+    output_activation(loss, op, zp, z.shape(0), z.shape(1));
+  }, py::arg("z"), py::arg("loss"), py::arg("out"));
+
+  m.def("loss_forward_backward", [](py::array z, py::array y, Loss loss, py::array grad,
+                                    std::optional<py::array> sw) {
+    const char* fn = "loss_forward_backward";
+    const float* zp = data_of(z, fn, "z", 2);
+    const index_t n = z.shape(0), k = z.shape(1);
+    const float* yp = data_of(y, fn, "y", 2);
+    require_shape(y, {n, k}, fn, "y");
+    float* gp = data_of(grad, fn, "grad", 2, true);
+    require_shape(grad, {n, k}, fn, "grad");
+    const float* swp = optional_weights(sw, n, fn);
+    std::vector<double> row_loss(static_cast<size_t>(n));
+    double total = 0.0;
+    {
+      py::gil_scoped_release release;
+      loss_forward_backward(loss, gp, row_loss.data(), zp, yp, swp, n, k);
+      for (index_t i = 0; i < n; ++i) total += (swp ? swp[i] : 1.0) * row_loss[size_t(i)];
+    }
+    return total;
+  }, py::arg("z"), py::arg("y"), py::arg("loss"), py::arg("grad"), py::arg("sample_weight") = py::none());
+
+  m.def("adam_update", [](py::array param, py::array grad, py::array mm, py::array v, std::int64_t step,
+                          float lr, float beta1, float beta2, float eps, float alpha, float scale) {
+    const char* fn = "adam_update";
+    float* p = data_of(param, fn, "param", -1, true);
+    const float* g = data_of(grad, fn, "grad", -1);
+    float* mp = data_of(mm, fn, "m", -1, true);
+    float* vp = data_of(v, fn, "v", -1, true);
+    elementwise_same_shape(param, grad, fn, "grad");
+    elementwise_same_shape(param, mm, fn, "m");
+    elementwise_same_shape(param, v, fn, "v");
+    NNFAST_CHECK(step >= 1, fn, "step must be >= 1, got ", step);
+    const AdamStep s{adam_learning_rate(lr, beta1, beta2, step), beta1, beta2, eps};
+    py::gil_scoped_release release;
+    adam_update(p, g, mp, vp, index_t(param.size()), s, alpha, scale);
+  }, py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::kw_only(), py::arg("step"),
+     py::arg("learning_rate"), py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f,
+     py::arg("epsilon") = 1e-8f, py::arg("alpha") = 0.0f, py::arg("grad_scale") = 1.0f);
+
+  m.def("sgd_update", [](py::array param, py::array grad, py::array vel, float lr, float momentum,
+                         bool nesterov, float alpha, float scale) {
+    const char* fn = "sgd_update";
+    float* p = data_of(param, fn, "param", -1, true);
+    const float* g = data_of(grad, fn, "grad", -1);
+    float* vp = data_of(vel, fn, "velocity", -1, true);
+    elementwise_same_shape(param, grad, fn, "grad");
+    elementwise_same_shape(param, vel, fn, "velocity");
+    py::gil_scoped_release release;
+    sgd_update(p, g, vp, index_t(param.size()), lr, momentum, nesterov, alpha, scale);
+  }, py::arg("param"), py::arg("grad"), py::arg("velocity"), py::kw_only(), py::arg("learning_rate"),
+     py::arg("momentum") = 0.0f, py::arg("nesterov") = false, py::arg("alpha") = 0.0f,
+     py::arg("grad_scale") = 1.0f);
+}
+
+}  // namespace nnfast::bindings

@@ -1,0 +1,53 @@
+// The _core extension module: the only place, with the rest of cpp/bindings/, that
+// includes pybind11. std::invalid_argument from the core becomes ValueError.
+#include <pybind11/native_enum.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "../cpu_features.hpp"
+#include "../activations.hpp"
+#include "../gemm.hpp"
+#include "../losses.hpp"
+#include "../threads.hpp"
+#include "sections.hpp"
+
+namespace py = pybind11;
+using namespace nnfast;
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "nnfast's C++ kernels (see _core.pyi for the documented contract)";
+
+  py::native_enum<Activation>(m, "Activation", "enum.IntEnum")
+      .value("identity", Activation::identity)
+      .value("logistic", Activation::logistic)
+      .value("tanh", Activation::tanh)
+      .value("relu", Activation::relu)
+      .finalize();
+  py::native_enum<Loss>(m, "Loss", "enum.IntEnum")
+      .value("softmax_cross_entropy", Loss::softmax_cross_entropy)
+      .value("logistic_cross_entropy", Loss::logistic_cross_entropy)
+      .value("squared_error", Loss::squared_error)
+      .value("poisson", Loss::poisson)
+      .finalize();
+
+  // ---- machine ----
+  m.def("isa", [] { return std::string(isa_name(active_isa())); });
+  m.def("cpu_supports_avx2", &cpu_supports_avx2_fma);
+  m.def("set_isa", [](const std::string& name) {
+    if (name == "generic") return set_active_isa(Isa::generic);
+    if (name == "avx2") return set_active_isa(Isa::avx2);
+    throw py::value_error("[set_isa] name must be 'generic' or 'avx2', got '" + name + "'");
+  });
+  m.def("get_num_threads", &get_num_threads);
+  m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def("get_gemm_blocking", [] {
+    const GemmBlocking b = gemm_blocking();
+    return py::make_tuple(b.kc, b.mc);
+  });
+  m.def("set_gemm_blocking", [](index_t kc, index_t mc) { set_gemm_blocking({kc, mc}); },
+        py::arg("kc"), py::arg("mc"));
+
+  bindings::bind_kernels(m);
+  bindings::bind_network(m);
+}

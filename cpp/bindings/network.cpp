@@ -1,0 +1,124 @@
+// The whole-network calls: a training epoch, the full-batch objective and prediction.
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+
+#include "arguments.hpp"
+#include "sections.hpp"
+
+namespace nnfast::bindings {
+
+namespace {
+
+// Between batches, at most every 50 ms: take the GIL and run Python's signal handlers,
+// so Ctrl-C stops a long call quickly; the exception is raised once the core returns.
+struct SignalCheck {
+  std::optional<py::error_already_set> pending;
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+  bool operator()() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::milliseconds(50)) return false;
+    last = now;
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() == 0) return false;
+    pending.emplace();
+    return true;
+  }
+};
+
+}  // namespace
+
+void bind_network(py::module_& m) {
+  py::class_<OptimizerConfig>(m, "OptimizerConfig")
+      .def(py::init([](const std::string& kind, float lr, float b1, float b2, float eps,
+                       float momentum, bool nesterov) {
+             if (kind != "adam" && kind != "sgd")
+               throw py::value_error("[OptimizerConfig] kind must be 'adam' or 'sgd', got '" + kind + "'");
+             OptimizerConfig c;
+             c.kind = kind == "adam" ? OptimizerConfig::Kind::adam : OptimizerConfig::Kind::sgd;
+             c.learning_rate = lr, c.beta1 = b1, c.beta2 = b2, c.epsilon = eps;
+             c.momentum = momentum, c.nesterov = nesterov;
+             return c;
+           }),
+           py::arg("kind"), py::arg("learning_rate"), py::arg("beta1") = 0.9f,
+           py::arg("beta2") = 0.999f, py::arg("epsilon") = 1e-8f, py::arg("momentum") = 0.0f,
+           py::arg("nesterov") = false)
+      .def_readwrite("learning_rate", &OptimizerConfig::learning_rate);
+
+  m.def("train_epoch", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
+                          Loss loss, py::object X, py::array Y, std::optional<py::array> sw,
+                          py::array order, index_t batch_size, float alpha,
+                          const OptimizerConfig& opt, py::list state1, py::list state2,
+                          py::array step) {
+    const char* fn = "train_epoch";
+    const Network net = network(coefs, intercepts, hidden, loss, fn, true);
+    py::list keep;
+    const InputRows rows = input_of(X, fn, keep);
+    const float* yp = data_of(Y, fn, "Y", 2);
+    require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");
+    const float* swp = optional_weights(sw, rows.rows, fn);
+    const std::int64_t* op = data_of<std::int64_t>(order, fn, "order", 1);
+    OptimizerState state;
+    state.first = like_params(state1, net, fn, "state1");
+    if (opt.kind == OptimizerConfig::Kind::adam)
+      state.second = like_params(state2, net, fn, "state2");
+    state.step = data_of<std::int64_t>(step, fn, "step", 1, true);
+    require_shape(step, {1}, fn, "step");
+    SignalCheck signals;
+    EpochResult result;
+    {
+      py::gil_scoped_release release;
+      result = train_epoch(net, rows, yp, swp, op, index_t(order.size()), batch_size, alpha, opt,
+                           state, std::ref(signals));
+    }
+    if (signals.pending) throw *signals.pending;
+    return result.loss_sum;
+  }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
+     py::arg("Y"), py::arg("sample_weight"), py::arg("order"), py::arg("batch_size"),
+     py::arg("alpha"), py::arg("optimizer"), py::arg("state1"), py::arg("state2"), py::arg("step"));
+
+  m.def("predict", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden, Loss loss,
+                      py::object X, std::optional<py::array> out) {
+    const char* fn = "predict";
+    const Network net = network(coefs, intercepts, hidden, loss, fn, false);
+    py::list keep;
+    const InputRows rows = input_of(X, fn, keep);
+    py::array result = out ? *out : py::array_t<float>({rows.rows, net.n_outputs()});
+    MatrixView ov = out_matrix(result, fn, "out");
+    bool finite;
+    {
+      py::gil_scoped_release release;
+      finite = predict(net, rows, ov);
+    }
+    if (!finite) throw py::value_error("Input X contains NaN or infinity.");
+    return result;
+  }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
+     py::arg("out") = py::none());
+
+  m.def("loss_and_gradient", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
+                                Loss loss, py::object X, py::array Y, std::optional<py::array> sw,
+                                float alpha, py::list grad_coefs, py::list grad_intercepts) {
+    const char* fn = "loss_and_gradient";
+    const Network net = network(coefs, intercepts, hidden, loss, fn, false);
+    py::list keep;
+    const InputRows rows = input_of(X, fn, keep);
+    const float* yp = data_of(Y, fn, "Y", 2);
+    require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");
+    const float* swp = optional_weights(sw, rows.rows, fn);
+    const size_t L = net.layers.size();
+    py::list grads;
+    for (auto g : grad_coefs) grads.append(g);
+    for (auto g : grad_intercepts) grads.append(g);
+    if (grad_coefs.size() != L || grad_intercepts.size() != L)
+      throw py::value_error(where(fn, "grad_coefs") + " and grad_intercepts need " + std::to_string(L) + " arrays each");
+    const std::vector<float*> all = like_params(grads, net, fn, "grad");
+    const std::vector<float*> gw(all.begin(), all.begin() + L), gb(all.begin() + L, all.end());
+    py::gil_scoped_release release;
+    return loss_and_gradient(net, rows, yp, swp, alpha, gw, gb);
+  }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
+     py::arg("Y"), py::arg("sample_weight"), py::arg("alpha"), py::arg("grad_coefs"),
+     py::arg("grad_intercepts"));
+}
+
+}  // namespace nnfast::bindings
