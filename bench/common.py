@@ -140,7 +140,7 @@ def train_flops(layers):
 
 
 # --- timing -------------------------------------------------------------------------------
-def race(cases, rounds, number=1, settle=0.2):
+def race(cases, rounds, number=1, settle=0.2, warmup=0.05):
     """Time callables side by side; returns {name: median seconds per call}.
 
     cases: {name: callable}. Each is called once untimed (warm-up), then in each of
@@ -149,8 +149,10 @@ def race(cases, rounds, number=1, settle=0.2):
     for a slow peer); a case stops once its rounds are done. Before each case's turn we
     sleep ``settle`` seconds: the previous library's idle threads keep spinning for a
     while (OpenBLAS ~0.1 s, libgomp less) and would steal a core from the next one. A
-    block of short calls (number > 1) starts with one untimed call, so that waking the
-    thread pool and the caches after that pause is not counted.
+    block of short calls (number > 1) starts with ``warmup`` seconds of untimed calls:
+    after that pause the core runs slower for some milliseconds (measured here: a 12 us
+    call takes 16-20 us for the first 100 calls after a 0.2 s sleep, for every library),
+    and a latency figure should not depend on the harness's own pauses.
     """
     per_case = rounds if isinstance(rounds, dict) else dict.fromkeys(cases, rounds)
     samples = {name: [] for name in cases}
@@ -162,7 +164,9 @@ def race(cases, rounds, number=1, settle=0.2):
                 continue
             if len(cases) > 1:
                 time.sleep(settle)
-                if number > 1:
+            if number > 1:
+                warm_until = time.perf_counter() + warmup
+                while time.perf_counter() < warm_until:
                     fn()
             for _ in range(number):
                 start = time.perf_counter()

@@ -635,3 +635,24 @@ def test_fast_lane_rejects_non_finite(digits, bad, dtype):
     X_bad[1, 5] = bad
     with pytest.raises(ValueError, match="NaN or infinity"):
         clf.predict(X_bad)
+
+
+def test_prediction_follows_parameters_changed_after_fit(iris):
+    # predict reads coefs_, intercepts_ and activation at call time, as scikit-learn's
+    # does, although the network it predicts with was prepared at fit.
+    import _reference as ref
+
+    X, y = iris
+    clf = MLPClassifier(hidden_layer_sizes=(6, 5), max_iter=20, random_state=0).fit(X, y)
+
+    def reference():
+        return ref.predict(clf.coefs_, clf.intercepts_, [clf.activation] * 2,
+                           "softmax_cross_entropy", X.astype(np.float32))
+
+    assert_allclose(clf.predict_proba(X), reference(), rtol=1e-5, atol=1e-6)
+    clf.set_params(activation="tanh")
+    assert_allclose(clf.predict_proba(X), reference(), rtol=1e-5, atol=1e-6)
+    clf.coefs_ = [c * 0.5 for c in clf.coefs_]
+    assert_allclose(clf.predict_proba(X), reference(), rtol=1e-5, atol=1e-6)
+    clf.intercepts_[0] += 1.0
+    assert_allclose(clf.predict_proba(X), reference(), rtol=1e-5, atol=1e-6)

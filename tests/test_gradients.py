@@ -5,7 +5,7 @@
   activation x every output head, and its value against that objective.
 - train_epoch: one epoch of Adam and of SGD (momentum, Nesterov) against a float64 loop
   over the same batches (tests/_reference.py: train_epoch documents the rule).
-- predict: against the float64 forward pass.
+- predict and Predictor (the prepared network): against the float64 forward pass.
 """
 
 import itertools
@@ -306,3 +306,67 @@ def test_predict_rejects_bad_shapes():
     with pytest.raises(ValueError):
         _core.predict(coefs, intercepts, acts, head, np.ones((4, 5), np.float32),
                       np.empty((4, 2), np.float32))
+
+
+# --- Predictor: the network prepared once, re-checked when its arrays change ---------------
+def test_predictor_matches_predict_in_the_dtype_of_x():
+    coefs, intercepts = make_network(seed=30)
+    X, _, _ = make_data("softmax_cross_entropy", seed=31, n=40)
+    acts, head = core_enums("tanh", "softmax_cross_entropy")
+    expected = ref.predict(coefs, intercepts, ["tanh"] * 2, "softmax_cross_entropy", X)
+    predictor = _core.Predictor(acts, head)
+    for dtype in (np.float32, np.float64):
+        out = predictor(X.astype(dtype), coefs, intercepts)
+        assert out.dtype == dtype and out.shape == (40, 3)
+        np.testing.assert_array_equal(out, _core.predict(coefs, intercepts, acts, head, X))
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_predictor_follows_changed_parameters():
+    coefs, intercepts = make_network(seed=32)
+    X, _, _ = make_data("squared_error", seed=33, n=20)
+    acts, head = core_enums("relu", "squared_error")
+    predictor = _core.Predictor(acts, head)
+
+    def expected():
+        return ref.predict(coefs, intercepts, ["relu"] * 2, "squared_error", X)
+
+    np.testing.assert_allclose(predictor(X, coefs, intercepts), expected(), rtol=1e-5, atol=1e-6)
+    coefs[0] *= 2  # in place: the same arrays, new values
+    np.testing.assert_allclose(predictor(X, coefs, intercepts), expected(), rtol=1e-5, atol=1e-6)
+    coefs[1] = coefs[1].copy() + 1  # a new array in the same list
+    np.testing.assert_allclose(predictor(X, coefs, intercepts), expected(), rtol=1e-5, atol=1e-6)
+    coefs, intercepts = make_network(seed=34)  # new lists
+    np.testing.assert_allclose(predictor(X, coefs, intercepts), expected(), rtol=1e-5, atol=1e-6)
+
+
+def test_predictor_rechecks_arrays_reshaped_or_retyped_in_place():
+    coefs, intercepts = make_network(seed=35, sizes=(4, 4, 4, 4))
+    X = np.ones((3, 4), np.float32)
+    acts, head = core_enums("relu", "squared_error")
+    predictor = _core.Predictor(acts, head)
+    predictor(X, coefs, intercepts)
+    coefs[1].shape = (2, 8)  # the same object and data, another shape
+    with pytest.raises(ValueError, match="Predictor"):
+        predictor(X, coefs, intercepts)
+    coefs[1].shape = (4, 4)
+    coefs[1].dtype = np.int32  # the same bytes, read as int32
+    with pytest.raises(TypeError, match="coefs"):
+        predictor(X, coefs, intercepts)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        predictor(np.full((1, 4), np.nan), *make_network(seed=36, sizes=(4, 4, 4, 4)))
+
+
+def test_predictor_from_several_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    coefs, intercepts = make_network(seed=37)
+    acts, head = core_enums("logistic", "logistic_cross_entropy")
+    predictor = _core.Predictor(acts, head)
+    inputs = [make_data("squared_error", seed=s, n=1 + 37 * s)[0] for s in range(16)]
+    expected = [_core.predict(coefs, intercepts, acts, head, X) for X in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            got = list(pool.map(lambda X: predictor(X, coefs, intercepts), inputs))
+            for a, b in zip(got, expected):
+                np.testing.assert_array_equal(a, b)

@@ -50,4 +50,5 @@ PYBIND11_MODULE(_core, m) {
 
   bindings::bind_kernels(m);
   bindings::bind_network(m);
+  bindings::bind_prediction(m);
 }

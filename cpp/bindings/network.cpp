@@ -1,4 +1,4 @@
-// The whole-network calls: a training epoch, the full-batch objective and prediction.
+// The whole-network training calls: an epoch, and the full-batch objective and gradient.
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
@@ -77,24 +77,6 @@ void bind_network(py::module_& m) {
   }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
      py::arg("Y"), py::arg("sample_weight"), py::arg("order"), py::arg("batch_size"),
      py::arg("alpha"), py::arg("optimizer"), py::arg("state1"), py::arg("state2"), py::arg("step"));
-
-  m.def("predict", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden, Loss loss,
-                      py::object X, std::optional<py::array> out) {
-    const char* fn = "predict";
-    const Network net = network(coefs, intercepts, hidden, loss, fn, false);
-    py::list keep;
-    const InputRows rows = input_of(X, fn, keep);
-    py::array result = out ? *out : py::array_t<float>({rows.rows, net.n_outputs()});
-    MatrixView ov = out_matrix(result, fn, "out");
-    bool finite;
-    {
-      py::gil_scoped_release release;
-      finite = predict(net, rows, ov);
-    }
-    if (!finite) throw py::value_error("Input X contains NaN or infinity.");
-    return result;
-  }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
-     py::arg("out") = py::none());
 
   m.def("loss_and_gradient", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
                                 Loss loss, py::object X, py::array Y, std::optional<py::array> sw,

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._lbfgs_solver import LbfgsSolverMixin
-from ._network import all_finite, as_core_input, as_float32, forward, init_layer
+from ._network import all_finite, as_core_input, as_float32, init_layer, predictor
 from ._stochastic_solver import StochasticSolverMixin
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -159,6 +159,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        self._prepare_predictor()
         return self
 
     def _initialize(self, y, layer_units):
@@ -219,29 +220,56 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
 
     def _forward_pass_fast(self, X, check_input=True):
         """The output layer's activations; float64 for float64 X, else float32."""
-        if check_input and not self._is_plain_float_array(X):
-            # scikit-learn's predict validation (dtype "numeric", same errors); then
-            # anything but float32 computes and returns float64, as its dot would.
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-            if X.dtype not in (np.float32, np.float64):
-                X = X.astype(np.float64)
-        out = forward(self.coefs_, self.intercepts_, self.activation,
-                      self.out_activation_, X)
-        return out.astype(X.dtype, copy=False)
+        if not check_input or not self._is_plain_float_array(X):
+            if check_input:
+                # scikit-learn's predict validation (dtype "numeric", same errors); then
+                # anything but float32 computes and returns float64, as its dot would.
+                X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+                if X.dtype not in _FAST_DTYPES:
+                    X = X.astype(np.float64)
+            X = as_core_input(X)
+        return self._predictor_of_fit()(X, self.coefs_, self.intercepts_)
 
     def _is_plain_float_array(self, X):
         """The fast lane of predict (single-row latency is mostly validation): a 2-D
-        float ndarray of the fitted width, on a model fitted without feature names,
-        goes straight to _core, which rejects NaN and infinity itself. Anything else
-        takes scikit-learn's validate_data, with its exact messages."""
+        C-contiguous float ndarray of the fitted width, on a model fitted without
+        feature names, goes straight to _core, which rejects NaN and infinity itself.
+        Anything else takes scikit-learn's validate_data, with its exact messages."""
         return (
             type(X) is np.ndarray
             and X.ndim == 2
             and X.dtype in _FAST_DTYPES
             and X.shape[0] > 0
             and X.shape[1] == self.n_features_in_
+            and X.flags.c_contiguous
             and not hasattr(self, "feature_names_in_")
         )
+
+    # The prepared network is made at the end of fit (and on unpickling), never in
+    # predict: scikit-learn's checks require that predict leaves __dict__ unchanged.
+    def _predictor_key(self):
+        return self.activation, self.out_activation_, self.n_layers_
+
+    def _prepare_predictor(self):
+        self._predictor = (self._predictor_key(), predictor(*self._predictor_key()))
+
+    def _predictor_of_fit(self):
+        """The Predictor made at fit; a temporary one if the architecture parameters
+        were changed since (set_params(activation=...) takes effect, as in sklearn)."""
+        prepared = self.__dict__.get("_predictor")
+        key = self._predictor_key()
+        if prepared is not None and prepared[0] == key:
+            return prepared[1]
+        return predictor(*key)
+
+    def __getstate__(self):
+        # The Predictor is a C++ object: not pickled, made again by __setstate__.
+        return {k: v for k, v in super().__getstate__().items() if k != "_predictor"}
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "coefs_" in state:
+            self._prepare_predictor()
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         """Score without input validation (used on the early-stopping split)."""

@@ -160,6 +160,18 @@ def predict(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
     in parallel over chunks. A NaN or infinity in X (or a float64 beyond float32's range)
     raises ValueError("Input X contains NaN or infinity.")."""
 
+class Predictor:
+    """predict's network prepared once, for repeated calls (the estimators keep one from
+    fit): the activations and head are converted here, and a call re-checks the
+    parameter arrays only when the lists, or the arrays in them (object, data, shape,
+    dtype), differ from its previous call's. Several threads may call one Predictor."""
+
+    def __init__(self, activations: Sequence[Activation], loss: Loss) -> None: ...
+    def __call__(self, X: Union[np.ndarray, CsrLike], coefs: Sequence[np.ndarray],
+                 intercepts: Sequence[np.ndarray]) -> np.ndarray:
+        """As predict(coefs, intercepts, activations, loss, X), but the result has X's
+        float dtype: float64 for float64 X (dense, or CSR data), else float32."""
+
 def loss_and_gradient(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
                       activations: Sequence[Activation], loss: Loss,
                       X: Union[np.ndarray, CsrLike],

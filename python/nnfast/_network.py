@@ -93,14 +93,16 @@ def as_float32(a):
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
-def forward(coefs, intercepts, activation, out_activation, X):
-    """The network's output after the head's activation, float32 (n, n_outputs).
+def predictor(activation, out_activation, n_layers):
+    """A _core.Predictor of this architecture: called as ``p(X, coefs, intercepts)``, it
+    returns the network's output after the head's activation, (n, n_outputs), in X's
+    float dtype. It converts the activations once, and re-checks the parameter arrays
+    only when the lists or the arrays in them are not those of its previous call.
 
-    A sparse X goes to _core as CSR (as_csr): its first layer reads the nonzeros.
+    X: a float32/float64 array with contiguous rows, or CSR (see as_core_input); a
+    sparse X's first layer reads the nonzeros.
     """
-    hidden = hidden_codes(activation, len(coefs) + 1)
-    head = OUTPUT_HEADS[out_activation]
-    return _core.predict(coefs, intercepts, hidden, head, as_core_input(X))
+    return _core.Predictor(hidden_codes(activation, n_layers), OUTPUT_HEADS[out_activation])
 
 
 def all_finite(arrays):

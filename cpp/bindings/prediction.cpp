@@ -1,0 +1,122 @@
+// Prediction: `predict` (the whole network from lists, each call), and `Predictor`, the
+// same network prepared once for repeated calls. An estimator keeps a Predictor, so that
+// one-row latency is not spent converting the activation enums and re-checking six
+// arrays on every call.
+#include <pybind11/stl.h>
+
+#include <memory>
+
+#include "arguments.hpp"
+#include "sections.hpp"
+
+namespace nnfast::bindings {
+
+namespace {
+
+// out := the network's output for X (GIL released); NaN or infinity in X is a ValueError.
+void predict_checked(const Network& net, const InputRows& X, MatrixView out) {
+  bool finite;
+  {
+    py::gil_scoped_release release;
+    finite = predict(net, X, out);
+  }
+  if (!finite) throw py::value_error("Input X contains NaN or infinity.");
+}
+
+// What an array looked like when the network was checked: the same object with the same
+// data, shape and dtype needs no new check. (The Predictor holds a reference, so the
+// address cannot be reused by another object; shape and dtype can change in place.)
+struct ArraySeen {
+  PyObject* object;
+  const void* data;
+  py::ssize_t ndim, rows, cols;
+  int dtype;
+  bool c_contiguous;
+
+  static ArraySeen of(const py::handle& h) {
+    if (!py::isinstance<py::array>(h)) return {h.ptr(), nullptr, -1, 0, 0, -1, false};
+    const auto a = py::reinterpret_borrow<py::array>(h);
+    return {h.ptr(), a.data(), a.ndim(), a.ndim() > 0 ? a.shape(0) : 0,
+            a.ndim() > 1 ? a.shape(1) : 0, a.dtype().num(),
+            (a.flags() & py::array::c_style) != 0};
+  }
+  bool operator==(const ArraySeen& o) const {
+    return object == o.object && data == o.data && ndim == o.ndim && rows == o.rows &&
+           cols == o.cols && dtype == o.dtype && c_contiguous == o.c_contiguous;
+  }
+};
+
+class Predictor {
+ public:
+  Predictor(std::vector<Activation> hidden, Loss loss) : hidden_(std::move(hidden)), loss_(loss) {}
+
+  // The network's output for X, in X's float dtype (float64 for float64 X, dense or CSR).
+  py::array operator()(const py::object& X, const py::list& coefs, const py::list& intercepts) {
+    const char* fn = "Predictor";
+    const std::shared_ptr<const Network> net = network_for(coefs, intercepts);
+    py::list keep;
+    const InputRows rows = input_of(X, fn, keep);
+    const index_t n = rows.rows, k = net->n_outputs();
+    if (!rows.is_double) {
+      py::array_t<float> out({n, k});
+      predict_checked(*net, rows, {out.mutable_data(), n, k, k});
+      return out;
+    }
+    std::vector<float> out32(size_t(n * k));  // per call: calls may run in parallel
+    predict_checked(*net, rows, {out32.data(), n, k, k});
+    py::array_t<double> out({n, k});
+    double* d = out.mutable_data();
+    for (size_t i = 0; i < out32.size(); ++i) d[i] = out32[i];
+    return out;
+  }
+
+ private:
+  // The checked network of these lists: the one of the last call when the lists and
+  // every array in them are unchanged, else checked anew (with the GIL held, so calls
+  // from several threads see a consistent cache; each keeps its own shared_ptr).
+  std::shared_ptr<const Network> network_for(const py::list& coefs, const py::list& intercepts) {
+    std::vector<ArraySeen> seen;
+    seen.reserve(coefs.size() + intercepts.size() + 2);
+    seen.push_back({coefs.ptr()}), seen.push_back({intercepts.ptr()});
+    for (const auto& a : coefs) seen.push_back(ArraySeen::of(a));
+    for (const auto& a : intercepts) seen.push_back(ArraySeen::of(a));
+    if (net_ && seen == seen_) return net_;
+    auto net = std::make_shared<const Network>(
+        network(coefs, intercepts, hidden_, loss_, "Predictor", false));
+    py::list held;  // keeps every object of `seen` alive, so its address stays its own
+    held.append(coefs), held.append(intercepts);
+    for (const auto& a : coefs) held.append(a);
+    for (const auto& a : intercepts) held.append(a);
+    net_ = net, seen_ = std::move(seen), held_ = std::move(held);
+    return net_;
+  }
+
+  std::vector<Activation> hidden_;
+  Loss loss_;
+  std::shared_ptr<const Network> net_;
+  std::vector<ArraySeen> seen_;
+  py::list held_;
+};
+
+}  // namespace
+
+void bind_prediction(py::module_& m) {
+  m.def("predict", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden, Loss loss,
+                      py::object X, std::optional<py::array> out) {
+    const char* fn = "predict";
+    const Network net = network(coefs, intercepts, hidden, loss, fn, false);
+    py::list keep;
+    const InputRows rows = input_of(X, fn, keep);
+    py::array result = out ? *out : py::array_t<float>({rows.rows, net.n_outputs()});
+    predict_checked(net, rows, out_matrix(result, fn, "out"));
+    return result;
+  }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
+     py::arg("out") = py::none());
+
+  py::class_<Predictor>(m, "Predictor")
+      .def(py::init<std::vector<Activation>, Loss>(), py::arg("activations"), py::arg("loss"))
+      .def("__call__", &Predictor::operator(), py::arg("X"), py::arg("coefs"),
+           py::arg("intercepts"));
+}
+
+}  // namespace nnfast::bindings
