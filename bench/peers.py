@@ -78,15 +78,16 @@ def same_network_models(layers, X, y):
 
 def predict_cases(models, X):
     """{impl: callable} computing predict_proba(X) (PyTorch on a tensor made once), and
-    "_core": nnfast's C++ forward pass alone, without the estimator's validation."""
+    "_core": nnfast's prepared network (_core.Predictor) alone, without the estimator's
+    validation."""
     cases = {impl: functools.partial(m.predict_proba, X) for impl, m in models.items()}
     if "PyTorch" in models:
         cases["PyTorch"] = functools.partial(models["PyTorch"].predict_proba,
                                              torch.from_numpy(X))
     fitted = models["nnfast"]
     relu = [core.Activation.relu] * (len(fitted.coefs_) - 1)
-    cases["_core"] = functools.partial(core.predict, fitted.coefs_, fitted.intercepts_, relu,
-                                       core.Loss.softmax_cross_entropy, X)
+    predictor = core.Predictor(relu, core.Loss.softmax_cross_entropy)
+    cases["_core"] = functools.partial(predictor, X, fitted.coefs_, fitted.intercepts_)
     return cases
 
 
