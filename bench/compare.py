@@ -121,7 +121,7 @@ def w3_w4_inference(cfg):
     cases = predict_cases(models, X)
     notes = [agreement_note(cases)]
     times, noise = measure(cfg, cases, fast_first(cfg, cases))
-    notes.insert(0, overhead_note(times, "_core.predict"))
+    notes.insert(0, overhead_note(times, "_core.Predictor"))
     w3 = Row("W3", f"predict_proba {len(X):,} rows", times, noise=noise,
              flops=forward_flops(W1_LAYERS) * len(X), min_peak=0.85,
              min_ratio={"PyTorch": 1.5}, notes=notes)
@@ -129,7 +129,7 @@ def w3_w4_inference(cfg):
     calls = 500 if cfg.quick else 3000
     times, noise = measure(cfg, predict_cases(models, X[:1]), calls // 100, number=100)
     w4 = Row("W4", "predict_proba one row", times, max_value=20e-6, noise=noise,
-             notes=[overhead_note(times, "_core.predict", 1e-6, "us"),
+             notes=[overhead_note(times, "_core.Predictor", 1e-6, "us"),
                     f"median over {calls} calls per library, in runs of 100"])
     return [w3, w4]
 
@@ -280,6 +280,8 @@ def main():
     cfg = Config(args.quick, args.threads)
     if args.passes is None:
         args.passes = 1 if args.quick else 3
+    if args.passes < 1:
+        parser.error("--passes must be >= 1")
     with pinned_threads(cfg.threads):
         if args.rss_child:
             return rss_child(*args.rss_child, cfg)

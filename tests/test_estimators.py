@@ -656,3 +656,15 @@ def test_prediction_follows_parameters_changed_after_fit(iris):
     assert_allclose(clf.predict_proba(X), reference(), rtol=1e-5, atol=1e-6)
     clf.intercepts_[0] += 1.0
     assert_allclose(clf.predict_proba(X), reference(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_fitted_model_with_a_bad_activation_still_copies(iris):
+    # set_params does not validate; like scikit-learn's, the model still pickles and
+    # copies, and only predict (or fit) reports the bad value.
+    X, y = iris
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+    clf.set_params(activation="bogus")
+    for restored in (copy.deepcopy(clf), pickle.loads(pickle.dumps(clf))):
+        assert restored.activation == "bogus"
+        with pytest.raises(KeyError):
+            restored.predict(X)

@@ -353,8 +353,50 @@ def test_predictor_rechecks_arrays_reshaped_or_retyped_in_place():
     coefs[1].dtype = np.int32  # the same bytes, read as int32
     with pytest.raises(TypeError, match="coefs"):
         predictor(X, coefs, intercepts)
+    coefs[1].dtype = np.float32
+    coefs[1].dtype = coefs[1].dtype.newbyteorder()  # same type number, other byte order
+    with pytest.raises(TypeError, match="coefs"):
+        predictor(X, coefs, intercepts)
     with pytest.raises(ValueError, match="NaN or infinity"):
         predictor(np.full((1, 4), np.nan), *make_network(seed=36, sizes=(4, 4, 4, 4)))
+
+
+def test_predictor_rechecks_lists_of_another_length():
+    coefs, intercepts = make_network(seed=38, sizes=(4, 4, 4, 4))
+    X = np.ones((3, 4), np.float32)
+    acts, head = core_enums("relu", "squared_error")
+    predictor = _core.Predictor(acts, head)
+    predictor(X, coefs, intercepts)
+    coefs.append(intercepts.pop(0))  # the same objects in the same order, split elsewhere
+    with pytest.raises(ValueError, match="equal length"):
+        predictor(X, coefs, intercepts)
+
+
+def test_predictor_keeps_replaced_arrays_alive_while_predicting():
+    # Threads predict while another keeps replacing the arrays (each call then re-checks
+    # and drops the previous ones): every result is one of the two networks' outputs.
+    from concurrent.futures import ThreadPoolExecutor
+
+    acts, head = core_enums("tanh", "squared_error")
+    first, second = make_network(seed=40), make_network(seed=41)
+    X = make_data("squared_error", seed=42, n=2000)[0]
+    outputs = [_core.predict(c, i, acts, head, X) for c, i in (first, second)]
+    coefs, intercepts = [c.copy() for c in first[0]], [b.copy() for b in first[1]]
+    predictor = _core.Predictor(acts, head)
+
+    def predict(_):
+        return predictor(X, coefs, intercepts)
+
+    def swap(n):
+        source = second if n % 2 else first
+        coefs[:] = [c.copy() for c in source[0]]
+        intercepts[:] = [b.copy() for b in source[1]]
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(predict if n % 3 else swap, n) for n in range(60)]
+        results = [f.result() for f in futures if f.result() is not None]
+    for out in results:
+        assert any(np.array_equal(out, expected) for expected in outputs)
 
 
 def test_predictor_from_several_threads():

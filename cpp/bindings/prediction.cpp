@@ -23,27 +23,36 @@ void predict_checked(const Network& net, const InputRows& X, MatrixView out) {
   if (!finite) throw py::value_error("Input X contains NaN or infinity.");
 }
 
-// What an array looked like when the network was checked: the same object with the same
-// data, shape and dtype needs no new check. (The Predictor holds a reference, so the
-// address cannot be reused by another object; shape and dtype can change in place.)
+// What an object looked like when the network was checked: the same object with the same
+// data, shape, dtype (byte order included) and layout needs no new check. (The network
+// holds a reference, so the address cannot be reused by another object; shape and dtype
+// can change in place.) A list is recorded with its length.
 struct ArraySeen {
   PyObject* object;
-  const void* data;
-  py::ssize_t ndim, rows, cols;
-  int dtype;
-  bool c_contiguous;
+  const void* data = nullptr;
+  py::ssize_t ndim = -1, rows = 0, cols = 0;
+  bool float32 = false, c_contiguous = false;
 
+  static ArraySeen of_list(const py::list& l) { return {l.ptr(), nullptr, -1, py::ssize_t(l.size())}; }
   static ArraySeen of(const py::handle& h) {
-    if (!py::isinstance<py::array>(h)) return {h.ptr(), nullptr, -1, 0, 0, -1, false};
+    if (!py::isinstance<py::array>(h)) return {h.ptr()};
     const auto a = py::reinterpret_borrow<py::array>(h);
     return {h.ptr(), a.data(), a.ndim(), a.ndim() > 0 ? a.shape(0) : 0,
-            a.ndim() > 1 ? a.shape(1) : 0, a.dtype().num(),
+            a.ndim() > 1 ? a.shape(1) : 0, a.dtype().equal(py::dtype::of<float>()),
             (a.flags() & py::array::c_style) != 0};
   }
   bool operator==(const ArraySeen& o) const {
     return object == o.object && data == o.data && ndim == o.ndim && rows == o.rows &&
-           cols == o.cols && dtype == o.dtype && c_contiguous == o.c_contiguous;
+           cols == o.cols && float32 == o.float32 && c_contiguous == o.c_contiguous;
   }
+};
+
+// A checked network and the Python objects its pointers point into: a call keeps the
+// pair alive (shared_ptr) while it predicts without the GIL, even if another thread
+// meanwhile replaces the arrays and the Predictor's cache.
+struct PreparedNetwork {
+  Network net;
+  py::list held;  // the lists and every array in them
 };
 
 class Predictor {
@@ -53,17 +62,18 @@ class Predictor {
   // The network's output for X, in X's float dtype (float64 for float64 X, dense or CSR).
   py::array operator()(const py::object& X, const py::list& coefs, const py::list& intercepts) {
     const char* fn = "Predictor";
-    const std::shared_ptr<const Network> net = network_for(coefs, intercepts);
+    const std::shared_ptr<const PreparedNetwork> prepared = network_for(coefs, intercepts);
+    const Network& net = prepared->net;
     py::list keep;
     const InputRows rows = input_of(X, fn, keep);
-    const index_t n = rows.rows, k = net->n_outputs();
+    const index_t n = rows.rows, k = net.n_outputs();
     if (!rows.is_double) {
       py::array_t<float> out({n, k});
-      predict_checked(*net, rows, {out.mutable_data(), n, k, k});
+      predict_checked(net, rows, {out.mutable_data(), n, k, k});
       return out;
     }
     std::vector<float> out32(size_t(n * k));  // per call: calls may run in parallel
-    predict_checked(*net, rows, {out32.data(), n, k, k});
+    predict_checked(net, rows, {out32.data(), n, k, k});
     py::array_t<double> out({n, k});
     double* d = out.mutable_data();
     for (size_t i = 0; i < out32.size(); ++i) d[i] = out32[i];
@@ -72,30 +82,29 @@ class Predictor {
 
  private:
   // The checked network of these lists: the one of the last call when the lists and
-  // every array in them are unchanged, else checked anew (with the GIL held, so calls
-  // from several threads see a consistent cache; each keeps its own shared_ptr).
-  std::shared_ptr<const Network> network_for(const py::list& coefs, const py::list& intercepts) {
+  // every array in them are unchanged, else checked anew. Runs with the GIL held, so
+  // the cache is consistent; each call keeps its own shared_ptr to what it uses.
+  std::shared_ptr<const PreparedNetwork> network_for(const py::list& coefs,
+                                                     const py::list& intercepts) {
     std::vector<ArraySeen> seen;
     seen.reserve(coefs.size() + intercepts.size() + 2);
-    seen.push_back({coefs.ptr()}), seen.push_back({intercepts.ptr()});
+    seen.push_back(ArraySeen::of_list(coefs)), seen.push_back(ArraySeen::of_list(intercepts));
     for (const auto& a : coefs) seen.push_back(ArraySeen::of(a));
     for (const auto& a : intercepts) seen.push_back(ArraySeen::of(a));
-    if (net_ && seen == seen_) return net_;
-    auto net = std::make_shared<const Network>(
-        network(coefs, intercepts, hidden_, loss_, "Predictor", false));
-    py::list held;  // keeps every object of `seen` alive, so its address stays its own
-    held.append(coefs), held.append(intercepts);
-    for (const auto& a : coefs) held.append(a);
-    for (const auto& a : intercepts) held.append(a);
-    net_ = net, seen_ = std::move(seen), held_ = std::move(held);
-    return net_;
+    if (prepared_ && seen == seen_) return prepared_;
+    auto prepared = std::make_shared<PreparedNetwork>();
+    prepared->net = network(coefs, intercepts, hidden_, loss_, "Predictor", false);
+    prepared->held.append(coefs), prepared->held.append(intercepts);
+    for (const auto& a : coefs) prepared->held.append(a);
+    for (const auto& a : intercepts) prepared->held.append(a);
+    prepared_ = std::move(prepared), seen_ = std::move(seen);
+    return prepared_;
   }
 
   std::vector<Activation> hidden_;
   Loss loss_;
-  std::shared_ptr<const Network> net_;
+  std::shared_ptr<const PreparedNetwork> prepared_;
   std::vector<ArraySeen> seen_;
-  py::list held_;
 };
 
 }  // namespace

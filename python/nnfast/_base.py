@@ -268,8 +268,10 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        if "coefs_" in state:
+        try:
             self._prepare_predictor()
+        except (AttributeError, KeyError):
+            pass  # unfitted, or set_params gave a bad activation: predict will say so
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         """Score without input validation (used on the early-stopping split)."""

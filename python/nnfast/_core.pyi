@@ -163,8 +163,11 @@ def predict(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
 class Predictor:
     """predict's network prepared once, for repeated calls (the estimators keep one from
     fit): the activations and head are converted here, and a call re-checks the
-    parameter arrays only when the lists, or the arrays in them (object, data, shape,
-    dtype), differ from its previous call's. Several threads may call one Predictor."""
+    parameter arrays only when the lists (object, length) or the arrays in them (object,
+    data, shape, dtype with byte order, layout) differ from its previous call's. It holds
+    references to the lists and arrays it last checked, and each call keeps what it reads
+    alive until it returns, so several threads may call one Predictor while others
+    replace the arrays. (Those references make ndarray.resize of a held array refuse.)"""
 
     def __init__(self, activations: Sequence[Activation], loss: Loss) -> None: ...
     def __call__(self, X: Union[np.ndarray, CsrLike], coefs: Sequence[np.ndarray],
