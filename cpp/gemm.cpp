@@ -29,6 +29,15 @@ GemmRowKernel active_gemm_row_kernel() {
   return generic::gemm_kernel_1x64;
 }
 
+namespace generic {
+#include "gemm_epilogue_kernels.inc"
+}  // namespace generic
+#ifdef NNFAST_HAVE_AVX2_KERNEL
+namespace avx2 {  // compiled in gemm_epilogue_avx2.cpp
+void gemm_epilogue(const GemmEpilogue&, float*, index_t, index_t, index_t, index_t, index_t);
+}  // namespace avx2
+#endif
+
 namespace {
 
 constexpr index_t MR = kGemmMR, NR = kGemmNR;
@@ -82,40 +91,10 @@ void pack_a_block(float* dst, ConstMatrixView a, index_t i0, index_t m, index_t 
   }
 }
 
-// The epilogue over an m x n block of C at (i0, j0): one switch per block, and loops
-// without branches or aliasing, so they vectorize.
-template <Activation A>
-void bias_activation_rows(float* c, index_t ldc, const float* __restrict bias, index_t m,
-                          index_t n) {
-  for (index_t i = 0; i < m; ++i) {
-    float* __restrict row = c + i * ldc;
-    if (bias) {
-      for (index_t j = 0; j < n; ++j) row[j] = activate<A>(row[j] + bias[j]);
-    } else {
-      for (index_t j = 0; j < n; ++j) row[j] = activate<A>(row[j]);
-    }
-  }
-}
-
-template <Activation A>
-void activation_grad_rows(float* c, index_t ldc, const float* y, index_t ldy, index_t m,
-                          index_t n) {
-  for (index_t i = 0; i < m; ++i) {
-    float* __restrict row = c + i * ldc;
-    const float* __restrict yr = y + i * ldy;
-    for (index_t j = 0; j < n; ++j) row[j] *= derivative_from_output<A>(yr[j]);
-  }
-}
-
+// The fused epilogue (gemm_epilogue_kernels.inc) of the active instruction set.
 void apply_epilogue(const GemmEpilogue& ep, float* c, index_t ldc, index_t i0, index_t j0,
                     index_t m, index_t n) {
-  with_activation(ep.act, [&](auto act) {
-    constexpr Activation A = act();
-    if (ep.kind == GemmEpilogue::Kind::bias_activation)
-      bias_activation_rows<A>(c, ldc, ep.bias ? ep.bias + j0 : nullptr, m, n);
-    else
-      activation_grad_rows<A>(c, ldc, ep.y + i0 * ep.ldy + j0, ep.ldy, m, n);
-  });
+  NNFAST_DISPATCH(gemm_epilogue, ep, c, ldc, i0, j0, m, n);
 }
 
 // C = beta * C (k == 0: the product is empty), then the epilogue.
