@@ -117,12 +117,14 @@ struct Share {
 
 // Which rows are packed / read in place, from the rows a thread owns (see gemm_team).
 bool packs_a(index_t rows, const GemmBlocking& blk) { return rows > blk.mc; }
-// A B panel read in place walks k rows b.rs apart. A stride that is a multiple of 2 KiB
-// maps them all to a few cache sets (measured: 1024^3 with B in place 35 GF/s, packed 69),
-// so such B is always packed.
+// B is read in place when packing would not pay: for few rows (each panel is used by few
+// strips), or when all of B is small (see GemmBlocking). A B panel read in place walks
+// k rows b.rs apart. A stride that is a multiple of 2 KiB maps them all to a few cache
+// sets (measured: 1024^3 with B in place 35 GF/s, packed 69), so such B is always packed.
 bool reads_b_in_place(index_t rows, const ConstMatrixView& b) {
   const bool aliasing_stride = (b.rs * index_t(sizeof(float))) % 2048 == 0;
-  return b.cs == 1 && rows < g_blocking.small_m && !aliasing_stride;
+  const bool small_b = b.rows * b.rs * index_t(sizeof(float)) <= g_blocking.in_place_b_bytes;
+  return b.cs == 1 && (rows < g_blocking.small_m || small_b) && !aliasing_stride;
 }
 
 // The thread grid (tm row groups x tn panel groups): fewest tiles on the busiest thread,
@@ -162,9 +164,12 @@ Share share_of(index_t m, index_t n, const ConstMatrixView& b, int thread, int n
 GemmBlocking gemm_blocking() { return g_blocking; }
 
 void set_gemm_blocking(GemmBlocking blocking) {
-  NNFAST_CHECK(blocking.kc >= 1 && blocking.mc >= 1 && blocking.small_m >= 0,
-               "set_gemm_blocking", "kc and mc must be >= 1 and small_m >= 0, got kc=",
-               blocking.kc, " mc=", blocking.mc, " small_m=", blocking.small_m);
+  NNFAST_CHECK(blocking.kc >= 1 && blocking.mc >= 1 && blocking.small_m >= 0 &&
+                   blocking.in_place_b_bytes >= 0,
+               "set_gemm_blocking",
+               "kc and mc must be >= 1, small_m and in_place_b_bytes >= 0, got kc=", blocking.kc,
+               " mc=", blocking.mc, " small_m=", blocking.small_m, " in_place_b_bytes=",
+               blocking.in_place_b_bytes);
   blocking.mc = ceil_div(blocking.mc, MR) * MR;  // whole strips keep the tile grid fixed
   g_blocking = blocking;
 }

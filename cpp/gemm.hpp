@@ -60,6 +60,9 @@ struct GemmBlocking {
   // pays from a few strips on (interleaved medians on the reference machine, 2 threads:
   // packed vs in place, fwd 64x128x784 133 vs 124 GF/s, dW 784x128x64 137 vs 118, dX equal).
   index_t small_m = 24;
+  // B no larger than this is read in place for any number of rows: a small network's
+  // weights stay in L1 (half of it), and packing them at every step cost W6 3-8%.
+  index_t in_place_b_bytes = 16 * 1024;
 };
 GemmBlocking gemm_blocking();
 void set_gemm_blocking(GemmBlocking blocking);

@@ -19,7 +19,8 @@ from nnfast import _core, ops
 SIZES = (1, 5, 6, 7, 15, 16, 17, 33)
 TRANSPOSES = list(itertools.product((False, True), repeat=2))
 ISAS = ["generic"] + (["avx2"] if _core.cpu_supports_avx2() else [])
-SMALL_BLOCKING = (8, 12)
+SMALL_BLOCKING = (8, 12, 24, 16384)  # B read in place when small (the default rule)
+PACKED_BLOCKING = (8, 12, 0, 0)  # every B packed
 
 
 @contextlib.contextmanager
@@ -43,9 +44,10 @@ def isa(request):
         yield request.param
 
 
-@pytest.fixture(params=["default", "small"])
+@pytest.fixture(params=["default", "small", "packed"])
 def blocking(request):
-    with core_settings(blocking=SMALL_BLOCKING if request.param == "small" else None):
+    chosen = {"default": None, "small": SMALL_BLOCKING, "packed": PACKED_BLOCKING}
+    with core_settings(blocking=chosen[request.param]):
         yield request.param
 
 
@@ -96,10 +98,12 @@ def test_gemm_default_blocking_edges(isa, m, n, k, trans_a, trans_b):
 @given(m=st.integers(1, 70), n=st.integers(1, 70), k=st.integers(1, 70),
        trans_a=st.booleans(), trans_b=st.booleans(),
        alpha=st.sampled_from([1.0, -1.5, 0.25]), beta=st.sampled_from([0.0, 1.0, -0.5]),
-       kc=st.integers(1, 40), mc=st.integers(1, 40), isa=st.sampled_from(ISAS))
-def test_gemm_random_shapes_and_blocking(m, n, k, trans_a, trans_b, alpha, beta, kc, mc, isa):
+       kc=st.integers(1, 40), mc=st.integers(1, 40), isa=st.sampled_from(ISAS),
+       b_in_place=st.sampled_from([(24, 16384), (0, 0), (1000, 0)]))
+def test_gemm_random_shapes_and_blocking(m, n, k, trans_a, trans_b, alpha, beta, kc, mc, isa,
+                                         b_in_place):
     rng = np.random.default_rng(m * 10007 + n * 101 + k)
-    with core_settings(isa=isa, blocking=(kc, mc)):
+    with core_settings(isa=isa, blocking=(kc, mc, *b_in_place)):
         check_gemm(_core.gemm, rng, m, n, k, trans_a, trans_b, alpha, beta)
 
 
@@ -149,6 +153,8 @@ def test_gemm_blocking_roundtrip():
         assert _core.get_gemm_blocking() == SMALL_BLOCKING
     with pytest.raises(ValueError):
         _core.set_gemm_blocking(0, 12)
+    with pytest.raises(ValueError, match="in_place_b_bytes"):
+        _core.set_gemm_blocking(8, 12, 24, -1)
 
 
 # --- nnfast.ops.gemm ---------------------------------------------------------------------------

@@ -43,10 +43,14 @@ PYBIND11_MODULE(_core, m) {
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_gemm_blocking", [] {
     const GemmBlocking b = gemm_blocking();
-    return py::make_tuple(b.kc, b.mc);
+    return py::make_tuple(b.kc, b.mc, b.small_m, b.in_place_b_bytes);
   });
-  m.def("set_gemm_blocking", [](index_t kc, index_t mc) { set_gemm_blocking({kc, mc}); },
-        py::arg("kc"), py::arg("mc"));
+  m.def("set_gemm_blocking",
+        [](index_t kc, index_t mc, index_t small_m, index_t in_place_b_bytes) {
+          set_gemm_blocking({kc, mc, small_m, in_place_b_bytes});
+        },
+        py::arg("kc"), py::arg("mc"), py::arg("small_m") = GemmBlocking{}.small_m,
+        py::arg("in_place_b_bytes") = GemmBlocking{}.in_place_b_bytes);
 
   bindings::bind_kernels(m);
   bindings::bind_network(m);

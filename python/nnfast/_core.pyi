@@ -46,8 +46,12 @@ def cpu_supports_avx2() -> bool: ...
 def set_isa(name: str) -> None: ...  # "avx2" | "generic" (ValueError if unsupported)
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...  # n >= 1
-def get_gemm_blocking() -> tuple[int, int]: ...  # (kc, mc)
-def set_gemm_blocking(kc: int, mc: int) -> None: ...  # tests shrink it to walk packing paths
+def get_gemm_blocking() -> tuple[int, int, int, int]: ...  # (kc, mc, small_m, in_place_b_bytes)
+def set_gemm_blocking(kc: int, mc: int, small_m: int = 24,
+                      in_place_b_bytes: int = 16384) -> None:
+    """Tests shrink it to walk every packing path: K blocks of kc, A packed in blocks of
+    mc rows (more rows than that), B read in place for fewer than small_m rows or when
+    all of B has at most in_place_b_bytes (0, 0: B always packed)."""
 
 # --- kernels (each has a naive twin named *_reference with the same signature) -------
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float = 1.0,

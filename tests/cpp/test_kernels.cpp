@@ -99,11 +99,12 @@ void test_gemm_single_row() {
 }
 
 // Small blockings walk the K loop, the packed-A path and the MC loop on small shapes.
-// small_m = 0 packs every B; the default reads row-major B in place: both paths.
+// small_m = in_place_b_bytes = 0 packs every B; the defaults read small or row-major B in
+// place: both paths.
 void test_gemm_small_blocking() {
   const GemmBlocking saved = gemm_blocking();
   for (index_t small_m : {index_t(0), saved.small_m}) {
-    set_gemm_blocking({8, 12, small_m});
+    set_gemm_blocking({8, 12, small_m, small_m ? saved.in_place_b_bytes : 0});
     for (index_t m : {5, 13, 40})
       for (index_t n : {7, 16, 35})
         for (index_t k : {3, 8, 9, 30})
@@ -307,7 +308,7 @@ void test_csr_kernels() {
   check_csr_kernels(30, 45, 17, 0.2, 23);
   check_csr_kernels(90, 700, 33, 0.02, 300);  // K blocks of 256 both ways
   const GemmBlocking saved = gemm_blocking();
-  set_gemm_blocking({8, 12, saved.small_m});  // many K blocks on small shapes
+  set_gemm_blocking({8, 12, saved.small_m, saved.in_place_b_bytes});  // many K blocks on small shapes
   check_csr_kernels(40, 70, 19, 0.3, 50);
   check_csr_kernels(40, 70, 5, 0.05, 50);
   set_gemm_blocking(saved);
