@@ -27,11 +27,25 @@ void column_sums_team(float* db, ConstMatrixView dz, bool accumulate, int thread
   const index_t j0 = dz.cols * thread / nthreads, j1 = dz.cols * (thread + 1) / nthreads;
   if (!accumulate)
     for (index_t j = j0; j < j1; ++j) db[j] = 0.0f;
-  if (dz.cs == 1) {  // the layout of every training step: a loop that vectorizes
-    float* __restrict sums = db;
-    for (index_t i = 0; i < dz.rows; ++i) {
-      const float* __restrict row = dz.data + i * dz.rs;
-      for (index_t j = j0; j < j1; ++j) sums[j] += row[j];
+  if (dz.cs == 1) {
+    // The layout of every training step. 16 columns at a time, summed down the rows in
+    // registers (the same additions in the same order as the loop below), rather than
+    // a load and store of db per row.
+    constexpr index_t W = 16;
+    index_t j = j0;
+    for (; j + W <= j1; j += W) {
+      float acc[W];
+      for (index_t c = 0; c < W; ++c) acc[c] = db[j + c];
+      for (index_t i = 0; i < dz.rows; ++i) {
+        const float* row = dz.data + i * dz.rs + j;
+        for (index_t c = 0; c < W; ++c) acc[c] += row[c];
+      }
+      for (index_t c = 0; c < W; ++c) db[j + c] = acc[c];
+    }
+    for (; j < j1; ++j) {
+      float acc = db[j];
+      for (index_t i = 0; i < dz.rows; ++i) acc += dz.data[i * dz.rs + j];
+      db[j] = acc;
     }
     return;
   }
