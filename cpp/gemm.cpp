@@ -195,8 +195,9 @@ void gemm_team(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, 
   constexpr index_t kRowPanels = kGemmRowNR / NR;
   const GemmBlocking blk = g_blocking;
   const index_t rows = sh.r1 - sh.r0, panels = ceil_div(sh.j1 - sh.j0, NR);
-  // Packing B pays only when a panel is reused by several strips; a few rows (inference,
-  // small batches) read row-major B in place. A big A is packed per block (contiguous, L2).
+  // Packing B pays only when a panel is reused by several strips and B is not tiny: a few
+  // rows (inference, small batches) or a small B are read in place (reads_b_in_place).
+  // A big A is packed per block (contiguous, L2).
   const bool b_in_place = reads_b_in_place(rows, b);
   const bool pack_a = packs_a(rows, blk);
   float* bbuf = t_pack_b.get(std::min(blk.kc, k) * NR * (b_in_place ? 1 : panels));
