@@ -340,12 +340,17 @@ def test_predictor_follows_changed_parameters():
     np.testing.assert_allclose(predictor(X, coefs, intercepts), expected(), rtol=1e-5, atol=1e-6)
 
 
-def test_predictor_rechecks_arrays_reshaped_or_retyped_in_place():
-    coefs, intercepts = make_network(seed=35, sizes=(4, 4, 4, 4))
+def primed_predictor(seed):
+    """A Predictor that has cached a 4-4-4-4 network, that network and an X."""
+    coefs, intercepts = make_network(seed=seed, sizes=(4, 4, 4, 4))
     X = np.ones((3, 4), np.float32)
-    acts, head = core_enums("relu", "squared_error")
-    predictor = _core.Predictor(acts, head)
+    predictor = _core.Predictor(*core_enums("relu", "squared_error"))
     predictor(X, coefs, intercepts)
+    return predictor, coefs, intercepts, X
+
+
+def test_predictor_rechecks_arrays_reshaped_or_retyped_in_place():
+    predictor, coefs, intercepts, X = primed_predictor(seed=35)
     coefs[1].shape = (2, 8)  # the same object and data, another shape
     with pytest.raises(ValueError, match="Predictor"):
         predictor(X, coefs, intercepts)
@@ -362,11 +367,7 @@ def test_predictor_rechecks_arrays_reshaped_or_retyped_in_place():
 
 
 def test_predictor_rechecks_lists_of_another_length():
-    coefs, intercepts = make_network(seed=38, sizes=(4, 4, 4, 4))
-    X = np.ones((3, 4), np.float32)
-    acts, head = core_enums("relu", "squared_error")
-    predictor = _core.Predictor(acts, head)
-    predictor(X, coefs, intercepts)
+    predictor, coefs, intercepts, X = primed_predictor(seed=38)
     coefs.append(intercepts.pop(0))  # the same objects in the same order, split elsewhere
     with pytest.raises(ValueError, match="equal length"):
         predictor(X, coefs, intercepts)
