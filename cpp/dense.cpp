@@ -1,31 +1,60 @@
 #include "dense.hpp"
 
-#include <omp.h>
+#include <algorithm>
 
+#include "thread_pool.hpp"
 #include "threads.hpp"
 
 namespace nnfast {
 
 namespace {
-bool worth_threads(index_t n, index_t in, index_t out) { return 2.0 * n * in * out >= 2e5; }
+int threads_worth(index_t n, index_t in, index_t out) {
+  return 2.0 * n * in * out >= 2e5 ? get_num_threads() : 1;  // tiny: waking a thread costs more
+}
 }  // namespace
 
-void dense_forward_team(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
-                        Activation act, int thread, int nthreads) {
-  gemm_team(y, x, w, 1.0f, 0.0f, GemmEpilogue::bias_then(act, b), thread, nthreads);
+GemmTiles dense_forward_tiles(MatrixView y, ConstMatrixView x, ConstMatrixView w,
+                              const float* b, Activation act, int threads) {
+  return GemmTiles(y, x, w, 1.0f, 0.0f, GemmEpilogue::bias_then(act, b), threads);
 }
 
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
                    Activation act) {
   check_gemm_shapes("dense_forward", y, x, w);
-  const int nthreads = worth_threads(x.rows, x.cols, w.cols) ? get_num_threads() : 1;
-#pragma omp parallel num_threads(nthreads)
-  dense_forward_team(y, x, w, b, act, omp_get_thread_num(), omp_get_num_threads());
+  Team team(threads_worth(x.rows, x.cols, w.cols));
+  GemmTiles tiles = dense_forward_tiles(y, x, w, b, act, team.slots());
+  team.run(tiles.count(), tiles);
 }
 
-void column_sums_team(float* db, ConstMatrixView dz, bool accumulate, int thread, int nthreads) {
-  const index_t j0 = dz.cols * thread / nthreads, j1 = dz.cols * (thread + 1) / nthreads;
-  if (!accumulate)
+GemmTiles dense_weight_gradient_tiles(MatrixView dw, ConstMatrixView x, ConstMatrixView dz,
+                                      bool accumulate, int threads) {
+  return GemmTiles(dw, x.transposed(), dz, 1.0f, accumulate ? 1.0f : 0.0f, {}, threads);
+}
+
+GemmTiles dense_backward_input_tiles(MatrixView dprev, ConstMatrixView dz, ConstMatrixView w,
+                                     Activation act, ConstMatrixView a_prev, int threads) {
+  return GemmTiles(dprev, dz, w.transposed(), 1.0f, 0.0f,
+                   GemmEpilogue::times_activation_grad(act, a_prev.data, a_prev.rs), threads);
+}
+
+void dense_backward(MatrixView dx, MatrixView dw, float* db, ConstMatrixView dz,
+                    ConstMatrixView x, ConstMatrixView w) {
+  check_gemm_shapes("dense_backward", dw, x.transposed(), dz);
+  if (dx.data) check_gemm_shapes("dense_backward", dx, dz, w.transposed());
+  Team team(threads_worth(x.rows, x.cols, w.cols));
+  GemmTiles weights = dense_weight_gradient_tiles(dw, x, dz, false, team.slots());
+  ColumnSumTiles bias(db, dz, false);
+  GemmTiles input(dx, dz, w.transposed(), 1.0f, 0.0f, {}, team.slots());
+  Stage stage;
+  stage.add(weights.count(), weights).add(dx.data ? input.count() : 0, input).add(bias.count(), bias);
+  team.run(stage);
+}
+
+void ColumnSumTiles::operator()(index_t tile, int) const {
+  const index_t j0 = tile * kColumns, j1 = std::min(dz_.cols, j0 + kColumns);
+  float* db = db_;
+  const ConstMatrixView& dz = dz_;
+  if (!accumulate_)
     for (index_t j = j0; j < j1; ++j) db[j] = 0.0f;
   if (dz.cs == 1) {
     // The layout of every training step. 16 columns at a time, summed down the rows in
@@ -53,28 +82,6 @@ void column_sums_team(float* db, ConstMatrixView dz, bool accumulate, int thread
     const float* row = dz.data + i * dz.rs;
     for (index_t j = j0; j < j1; ++j) db[j] += row[j * dz.cs];
   }
-}
-
-void dense_backward_team(MatrixView dx, MatrixView dw, float* db, ConstMatrixView dz,
-                         ConstMatrixView x, ConstMatrixView w, int thread, int nthreads) {
-  gemm_team(dw, x.transposed(), dz, 1.0f, 0.0f, {}, thread, nthreads);
-  column_sums_team(db, dz, false, thread, nthreads);
-  if (dx.data) gemm_team(dx, dz, w.transposed(), 1.0f, 0.0f, {}, thread, nthreads);
-}
-
-void dense_backward(MatrixView dx, MatrixView dw, float* db, ConstMatrixView dz,
-                    ConstMatrixView x, ConstMatrixView w) {
-  check_gemm_shapes("dense_backward", dw, x.transposed(), dz);
-  if (dx.data) check_gemm_shapes("dense_backward", dx, dz, w.transposed());
-  const int nthreads = worth_threads(x.rows, x.cols, w.cols) ? get_num_threads() : 1;
-#pragma omp parallel num_threads(nthreads)
-  dense_backward_team(dx, dw, db, dz, x, w, omp_get_thread_num(), omp_get_num_threads());
-}
-
-void dense_backward_input_team(MatrixView dprev, ConstMatrixView dz, ConstMatrixView w,
-                               Activation act, ConstMatrixView a_prev, int thread, int nthreads) {
-  gemm_team(dprev, dz, w.transposed(), 1.0f, 0.0f,
-            GemmEpilogue::times_activation_grad(act, a_prev.data, a_prev.rs), thread, nthreads);
 }
 
 }  // namespace nnfast

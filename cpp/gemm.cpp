@@ -1,9 +1,7 @@
-// GEMM driver: loops, packing, the thread partition and the fused epilogue.
-// Per thread:  for each K block (kc):  pack my B panels;  for each MC block of my rows:
+// GEMM driver: loops, packing, the tile grid and the fused epilogue.
+// Per tile:  for each K block (kc):  pack its B panels;  for each MC block of its rows:
 //   [pack A];  for each B micro-panel (stays in L1):  for each MR strip:  micro-kernel.
 #include "gemm.hpp"
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -11,6 +9,7 @@
 
 #include "cpu_features.hpp"
 #include "gemm_kernel.hpp"
+#include "thread_pool.hpp"
 #include "threads.hpp"
 
 namespace nnfast {
@@ -108,14 +107,12 @@ void scale_only(MatrixView c, float beta, const GemmEpilogue& ep, index_t r0, in
     apply_epilogue(ep, c.data + r0 * c.ld + j0, c.ld, r0, j0, r1 - r0, j1 - j0);
 }
 
-// This thread's share: a contiguous range of NR panels and of MR strips. The tile grid is
-// fixed by the shape, so every C element is computed the same way for any thread count.
-struct Share {
+// A tile: a contiguous range of MR strips and of NR panels of C.
+struct TileRect {
   index_t r0, r1, j0, j1;
-  bool empty() const { return r0 >= r1 || j0 >= j1; }
 };
 
-// Which rows are packed / read in place, from the rows a thread owns (see gemm_team).
+// Which rows are packed / read in place, from the rows of a tile.
 bool packs_a(index_t rows, const GemmBlocking& blk) { return rows > blk.mc; }
 // B is read in place when packing would not pay: for few rows (each panel is used by few
 // strips), or when all of B is small (see GemmBlocking). A B panel read in place walks
@@ -127,16 +124,17 @@ bool reads_b_in_place(index_t rows, const ConstMatrixView& b) {
   return b.cs == 1 && (rows < g_blocking.small_m || small_b) && !aliasing_stride;
 }
 
-// The thread grid (tm row groups x tn panel groups): fewest tiles on the busiest thread,
-// then least packing. In cycles per k step: a 6x16 tile is ~6 cycles of FMAs, packing one
-// element ~1. (Splitting panels alone would make every thread pack all of a big A.)
-std::pair<index_t, index_t> thread_grid(index_t m, index_t n, const ConstMatrixView& b,
-                                        int nthreads) {
+// The tile grid (tm row groups x tn panel groups) for a team of `threads`: fewest tiles
+// on the busiest thread, then least packing. In cycles per k step: a 6x16 tile is ~6
+// cycles of FMAs, packing one element ~1. (Splitting panels alone would make every
+// thread pack all of a big A.)
+std::pair<index_t, index_t> tile_grid(index_t m, index_t n, const ConstMatrixView& b,
+                                      int threads) {
   const index_t panels = ceil_div(n, NR), strips = ceil_div(m, MR);
   std::pair<index_t, index_t> best{1, 1};
   index_t best_cost = -1;
-  for (index_t tn = 1; tn <= std::min<index_t>(nthreads, panels); ++tn) {
-    const index_t tm = std::min<index_t>(nthreads / tn, strips);
+  for (index_t tn = 1; tn <= std::min<index_t>(threads, panels); ++tn) {
+    const index_t tm = std::min<index_t>(threads / tn, strips);
     const index_t rows = ceil_div(strips, tm) * MR, cols = ceil_div(panels, tn) * NR;
     const index_t tiles = ceil_div(strips, tm) * ceil_div(panels, tn);
     const index_t cost = 6 * tiles + (packs_a(rows, g_blocking) ? rows : 0) +
@@ -146,11 +144,9 @@ std::pair<index_t, index_t> thread_grid(index_t m, index_t n, const ConstMatrixV
   return best;
 }
 
-Share share_of(index_t m, index_t n, const ConstMatrixView& b, int thread, int nthreads) {
+// Tile (ti, tj) of a tm x tn grid over C (m x n).
+TileRect tile_rect(index_t m, index_t n, index_t tm, index_t tn, index_t ti, index_t tj) {
   const index_t panels = ceil_div(n, NR), strips = ceil_div(m, MR);
-  const auto [tm, tn] = thread_grid(m, n, b, nthreads);
-  const index_t tj = thread % tn, ti = thread / tn;
-  if (ti >= tm) return {0, 0, 0, 0};
   auto split = [](index_t total, index_t parts, index_t idx) {
     return std::pair<index_t, index_t>(total * idx / parts, total * (idx + 1) / parts);
   };
@@ -159,35 +155,11 @@ Share share_of(index_t m, index_t n, const ConstMatrixView& b, int thread, int n
   return {s0 * MR, std::min(m, s1 * MR), p0 * NR, std::min(n, p1 * NR)};
 }
 
-}  // namespace
-
-GemmBlocking gemm_blocking() { return g_blocking; }
-
-void set_gemm_blocking(GemmBlocking blocking) {
-  NNFAST_CHECK(blocking.kc >= 1 && blocking.mc >= 1 && blocking.small_m >= 0 &&
-                   blocking.in_place_b_bytes >= 0,
-               "set_gemm_blocking",
-               "kc and mc must be >= 1, small_m and in_place_b_bytes >= 0, got kc=", blocking.kc,
-               " mc=", blocking.mc, " small_m=", blocking.small_m, " in_place_b_bytes=",
-               blocking.in_place_b_bytes);
-  blocking.mc = ceil_div(blocking.mc, MR) * MR;  // whole strips keep the tile grid fixed
-  g_blocking = blocking;
-}
-
-void check_gemm_shapes(const char* fn, MatrixView c, ConstMatrixView a, ConstMatrixView b) {
-  NNFAST_CHECK(a.cols == b.rows, fn, "inner dimensions differ: a is ", a.rows, "x", a.cols,
-               ", b is ", b.rows, "x", b.cols);
-  NNFAST_CHECK(c.rows == a.rows && c.cols == b.cols, fn, "out is ", c.rows, "x", c.cols,
-               ", expected ", a.rows, "x", b.cols);
-  NNFAST_CHECK(a.rows >= 0 && b.cols >= 0 && a.cols >= 0, fn, "negative dimension");
-}
-
-void gemm_team(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
-               const GemmEpilogue& ep, int thread, int nthreads) {
-  const index_t m = c.rows, n = c.cols, k = a.cols;
-  if (m == 0 || n == 0) return;
-  const Share sh = share_of(m, n, b, thread, nthreads);
-  if (sh.empty()) return;
+// C := alpha * A * B + beta * C and the epilogue, over the rectangle sh of C only.
+void gemm_rect(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
+               const GemmEpilogue& ep, const TileRect& sh) {
+  const index_t k = a.cols;
+  if (sh.r0 >= sh.r1 || sh.j0 >= sh.j1) return;
   if (k == 0) return scale_only(c, beta, ep, sh.r0, sh.r1, sh.j0, sh.j1);
 
   const GemmMicroKernel kernel = active_gemm_kernel();
@@ -246,7 +218,7 @@ void gemm_team(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, 
           }
         }
       }
-      // The epilogue once per MC block, over rows of the whole share, while the block is
+      // The epilogue once per MC block, over the tile's columns, while the block is
       // in cache: per 6x16 tile its fixed cost outweighed the work (W6: 13% -> 7% of a step).
       if (last_k && ep.kind != GemmEpilogue::Kind::none)
         apply_epilogue(ep, c.data + ic * c.ld + sh.j0, c.ld, ic, sh.j0, mc, sh.j1 - sh.j0);
@@ -254,14 +226,52 @@ void gemm_team(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, 
   }
 }
 
+}  // namespace
+
+GemmBlocking gemm_blocking() { return g_blocking; }
+
+void set_gemm_blocking(GemmBlocking blocking) {
+  NNFAST_CHECK(blocking.kc >= 1 && blocking.mc >= 1 && blocking.small_m >= 0 &&
+                   blocking.in_place_b_bytes >= 0,
+               "set_gemm_blocking",
+               "kc and mc must be >= 1, small_m and in_place_b_bytes >= 0, got kc=", blocking.kc,
+               " mc=", blocking.mc, " small_m=", blocking.small_m, " in_place_b_bytes=",
+               blocking.in_place_b_bytes);
+  blocking.mc = ceil_div(blocking.mc, MR) * MR;  // whole strips keep the tile grid fixed
+  g_blocking = blocking;
+}
+
+void check_gemm_shapes(const char* fn, MatrixView c, ConstMatrixView a, ConstMatrixView b) {
+  NNFAST_CHECK(a.cols == b.rows, fn, "inner dimensions differ: a is ", a.rows, "x", a.cols,
+               ", b is ", b.rows, "x", b.cols);
+  NNFAST_CHECK(c.rows == a.rows && c.cols == b.cols, fn, "out is ", c.rows, "x", c.cols,
+               ", expected ", a.rows, "x", b.cols);
+  NNFAST_CHECK(a.rows >= 0 && b.cols >= 0 && a.cols >= 0, fn, "negative dimension");
+}
+
+GemmTiles::GemmTiles(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
+                     const GemmEpilogue& epilogue, int threads)
+    : c_(c), a_(a), b_(b), alpha_(alpha), beta_(beta), epilogue_(epilogue) {
+  const bool empty = c.rows == 0 || c.cols == 0;
+  const auto [tm, tn] = empty ? std::pair<index_t, index_t>{0, 0}
+                              : tile_grid(c.rows, c.cols, b, std::max(threads, 1));
+  row_groups_ = tm;
+  panel_groups_ = tn;
+}
+
+void GemmTiles::operator()(index_t tile, int) const {
+  const TileRect rect = tile_rect(c_.rows, c_.cols, row_groups_, panel_groups_,
+                                  tile / panel_groups_, tile % panel_groups_);
+  gemm_rect(c_, a_, b_, alpha_, beta_, epilogue_, rect);
+}
+
 void gemm(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
           const GemmEpilogue& ep) {
   check_gemm_shapes("gemm", c, a, b);
   const double flops = 2.0 * double(c.rows) * double(c.cols) * double(a.cols);
-  const int nthreads = flops < 2e5 ? 1 : get_num_threads();  // tiny: a fork costs more
-  if (nthreads == 1) return gemm_team(c, a, b, alpha, beta, ep, 0, 1);
-#pragma omp parallel num_threads(nthreads)
-  gemm_team(c, a, b, alpha, beta, ep, omp_get_thread_num(), omp_get_num_threads());
+  Team team(flops < 2e5 ? 1 : get_num_threads());  // tiny: waking a thread costs more
+  GemmTiles tiles(c, a, b, alpha, beta, ep, team.slots());
+  team.run(tiles.count(), tiles);
 }
 
 }  // namespace nnfast

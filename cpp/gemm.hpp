@@ -43,11 +43,24 @@ struct GemmEpilogue {
 void gemm(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
           const GemmEpilogue& epilogue = {});
 
-// Work-shared form: every thread of an enclosing parallel region calls it with its own
-// thread index; each computes a fixed share of C's tiles. No check, no barrier inside.
-// The K dimension is never split, so C is bitwise the same for any thread count.
-void gemm_team(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
-               const GemmEpilogue& epilogue, int thread, int nthreads);
+// One GEMM as the tiles of a stage (thread_pool.hpp): a grid of rectangles of C, fixed by
+// the shape and the team size it is made for; any thread may compute any tile. The K
+// dimension is never split, so C is bitwise the same for any grid and thread count.
+// No check: callers check shapes first (check_gemm_shapes).
+class GemmTiles {
+ public:
+  GemmTiles(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
+            const GemmEpilogue& epilogue, int threads);
+  index_t count() const { return row_groups_ * panel_groups_; }
+  void operator()(index_t tile, int slot) const;
+
+ private:
+  MatrixView c_;
+  ConstMatrixView a_, b_;
+  float alpha_, beta_;
+  GemmEpilogue epilogue_;
+  index_t row_groups_, panel_groups_;
+};
 
 // Shape check shared by every entry point that calls gemm_team.
 void check_gemm_shapes(const char* fn, MatrixView c, ConstMatrixView a, ConstMatrixView b);

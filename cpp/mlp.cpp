@@ -1,20 +1,21 @@
-// Training: each mini-batch is one parallel region. Stages (barrier between each):
+// Training: each mini-batch is a sequence of stages run by one Team (thread_pool.hpp):
 //   gather rows -> forward layer by layer (bias + activation fused) -> loss head ->
 //   backward layer by layer (dW, db, and dX with the activation mask fused), where the
 //   update of layer l+1 runs in the same stage as the backward of layer l.
 // A CSR X is not gathered: the first layer's forward and dW read its rows in place
 // (sparse_input.hpp); every other stage is the same as for dense X.
-// Work is split by output tiles, columns or fixed chunks, never by a reduction dimension,
-// so results are bitwise identical for any thread count.
+// Each stage is a grid of tiles of output, columns, rows or fixed chunks, never split
+// along a reduction, so results are bitwise identical for any thread count and for any
+// thread taking any tile.
 #include "mlp.hpp"
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "dense.hpp"
 #include "optimizers.hpp"
+#include "thread_pool.hpp"
 #include "threads.hpp"
 
 namespace nnfast {
@@ -90,8 +91,11 @@ struct StepBuffers {
 
 ConstMatrixView weights(const DenseParams& p) { return {p.w, p.fan_in, p.fan_out, p.fan_out, 1}; }
 
-std::pair<index_t, index_t> split(index_t n, int t, int nthreads) {
-  return {n * t / nthreads, n * (t + 1) / nthreads};
+// The row-wise stages (gather, loss head) take rows in tiles of this many.
+constexpr index_t kRowsPerTile = 32;
+index_t row_tiles(index_t m) { return (m + kRowsPerTile - 1) / kRowsPerTile; }
+std::pair<index_t, index_t> rows_of_tile(index_t tile, index_t m) {
+  return {tile * kRowsPerTile, std::min(m, (tile + 1) * kRowsPerTile)};
 }
 
 // How many rows ahead the gather prefetches: shuffled rows are scattered over a large X,
@@ -99,10 +103,10 @@ std::pair<index_t, index_t> split(index_t n, int t, int nthreads) {
 // is no longer one memory latency per row (W6, 32 floats a row: 11% -> 3% of a step).
 constexpr index_t kGatherPrefetchRows = 8;
 
-// Rows order[first : first + m] of X (unless CSR), Y and sample_weight into the step buffers.
-void gather_team(StepBuffers& buf, const InputRows& X, const float* Y, const float* sw,
-                 const std::int64_t* order, index_t m, int t, int nthreads) {
-  const auto [r0, r1] = split(m, t, nthreads);
+// Batch rows [r0, r1) (X's rows order[r]) of X (unless CSR), Y and sample_weight into
+// the step buffers.
+void gather_rows(StepBuffers& buf, const InputRows& X, const float* Y, const float* sw,
+                 const std::int64_t* order, index_t r0, index_t r1) {
   const bool gather_x = !X.is_csr();
   for (index_t r = r0; r < r1; ++r) {
     const index_t i = order ? order[r] : r;
@@ -125,48 +129,98 @@ struct FirstLayerInput {
   CsrScratch* scratch = nullptr;
 };
 
-// Forward, loss head and backward over the m gathered rows: leaves (unscaled) dW/db in
-// grad_w/grad_b (added to them when accumulate), row losses in buf.row_loss. Calls
-// grads_ready(l) once layer l's gradients are complete (in the stage after), so the
-// caller can fold the update of layer l into the next stage's work.
-template <class GradsReady>
-void forward_backward_team(const Network& net, StepBuffers& buf, const FirstLayerInput& in,
-                           index_t m, const std::vector<float*>& grad_w,
-                           const std::vector<float*>& grad_b, bool accumulate,
-                           GradsReady&& grads_ready, int t, int nthreads) {
+// The optimizer's update of one layer's W and b over fixed chunks of kUpdateChunk
+// elements: tiles [0, chunks of W) are W's, the rest b's. W's tiles also record the sum
+// of squares of W before the update (the batch loss's L2 term), per chunk.
+struct LayerUpdate {
+  struct Batch {  // this batch's values, shared by every layer
+    float learning_rate, scale;
+  };
+  const DenseParams* layer;
+  const float *grad_w, *grad_b;
+  float *first_w, *first_b, *second_w, *second_b;  // optimizer state (second: adam only)
+  double* l2_parts;
+  float alpha;
+  const OptimizerConfig* opt;
+  const Batch* batch;
+
+  index_t w_chunks() const { return chunks_of(layer->fan_in * layer->fan_out); }
+  index_t count() const { return w_chunks() + chunks_of(layer->fan_out); }
+  void operator()(index_t tile, int) const {
+    const bool coef = tile < w_chunks();
+    const index_t c = coef ? tile : tile - w_chunks();
+    const index_t n = coef ? layer->fan_in * layer->fan_out : layer->fan_out;
+    const index_t off = c * kUpdateChunk, len = std::min(kUpdateChunk, n - off);
+    float* p = (coef ? layer->w : layer->b) + off;
+    const float* g = (coef ? grad_w : grad_b) + off;
+    const float decay = coef ? alpha : 0.0f;  // biases are not penalised
+    if (coef) l2_parts[c] = sum_of_squares(p, len);
+    if (opt->kind == OptimizerConfig::Kind::adam) {
+      adam_update(p, g, (coef ? first_w : first_b) + off, (coef ? second_w : second_b) + off,
+                  len, {batch->learning_rate, opt->beta1, opt->beta2, opt->epsilon}, decay,
+                  batch->scale);
+    } else {
+      sgd_update(p, g, (coef ? first_w : first_b) + off, len, batch->learning_rate,
+                 opt->momentum, opt->nesterov, decay, batch->scale);
+    }
+  }
+};
+
+// One step over the m gathered rows, as stages on `threads` threads of the team:
+// forward, loss head and backward. Leaves (unscaled) dW/db in grad_w/grad_b (added to
+// them when accumulate), row losses in buf.row_loss. With `updates` (one per layer), the
+// update of layer l + 1 joins the stage of layer l's backward (its gradients are
+// complete then), and layer 0's runs in a stage of its own at the end.
+void forward_backward(Team& team, int threads, const Network& net, StepBuffers& buf,
+                      const FirstLayerInput& in, index_t m, const std::vector<float*>& grad_w,
+                      const std::vector<float*>& grad_b, bool accumulate,
+                      std::vector<LayerUpdate>* updates) {
   const size_t L = net.layers.size();
   for (size_t l = 0; l < L; ++l) {
-    if (l == 0 && in.csr)
-      csr_dense_forward_team(buf.act_view(0, m), *in.csr, in.rows, weights(net.layers[0]),
-                             net.layers[0].b, net.activation_of(0), *in.scratch, t, nthreads);
-    else
-      dense_forward_team(buf.act_view(l, m), buf.input_of(l, m), weights(net.layers[l]),
-                         net.layers[l].b, net.activation_of(l), t, nthreads);
-#pragma omp barrier
+    const DenseParams& p = net.layers[l];
+    if (l == 0 && in.csr) {
+      CsrForwardTiles tiles(buf.act_view(0, m), *in.csr, in.rows, weights(p), p.b,
+                            net.activation_of(0), *in.scratch, threads);
+      team.run(tiles.count(), tiles, threads);
+    } else {
+      GemmTiles tiles = dense_forward_tiles(buf.act_view(l, m), buf.input_of(l, m), weights(p),
+                                            p.b, net.activation_of(l), threads);
+      team.run(tiles.count(), tiles, threads);
+    }
   }
-  const auto [r0, r1] = split(m, t, nthreads);
   const index_t k = buf.n_out;
-  loss_forward_backward(net.loss, buf.delta[L - 1].data() + r0 * k, buf.row_loss.data() + r0,
-                        buf.act[L - 1].data() + r0 * k, buf.y.data() + r0 * k, buf.sw.data() + r0,
-                        r1 - r0, k);
-#pragma omp barrier
+  team.run(row_tiles(m), [&](index_t tile, int) {
+    const auto [r0, r1] = rows_of_tile(tile, m);
+    loss_forward_backward(net.loss, buf.delta[L - 1].data() + r0 * k, buf.row_loss.data() + r0,
+                          buf.act[L - 1].data() + r0 * k, buf.y.data() + r0 * k,
+                          buf.sw.data() + r0, r1 - r0, k);
+  }, threads);
   for (size_t l = L; l-- > 0;) {
     const DenseParams& p = net.layers[l];
     const ConstMatrixView dz = as_const(buf.delta_view(l, m));
     const MatrixView dw{grad_w[l], p.fan_in, p.fan_out, p.fan_out};
-    if (l == 0 && in.csr)
-      csr_weight_gradient_team(dw, *in.csr, in.rows, dz, accumulate, *in.scratch, t, nthreads);
-    else
-      gemm_team(dw, buf.input_of(l, m).transposed(), dz, 1.0f, accumulate ? 1.0f : 0.0f, {}, t,
-                nthreads);
-    column_sums_team(grad_b[l], dz, accumulate, t, nthreads);
-    if (l > 0)
-      dense_backward_input_team(buf.delta_view(l - 1, m), dz, weights(p), net.activation_of(l - 1),
-                                as_const(buf.act_view(l - 1, m)), t, nthreads);
-    if (l + 1 < L) grads_ready(l + 1);
-#pragma omp barrier
+    Stage stage;  // the largest tiles first: they are taken first, which balances best
+    std::optional<CsrWeightGradientTiles> csr_dw;
+    std::optional<GemmTiles> dense_dw, dx;
+    if (l == 0 && in.csr) {
+      csr_dw.emplace(dw, *in.csr, in.rows, dz, accumulate, *in.scratch, threads);
+      stage.add(csr_dw->count(), *csr_dw);
+    } else {
+      dense_dw = dense_weight_gradient_tiles(dw, buf.input_of(l, m), dz, accumulate, threads);
+      stage.add(dense_dw->count(), *dense_dw);
+    }
+    if (l > 0) {
+      dx = dense_backward_input_tiles(buf.delta_view(l - 1, m), dz, weights(p),
+                                      net.activation_of(l - 1), as_const(buf.act_view(l - 1, m)),
+                                      threads);
+      stage.add(dx->count(), *dx);
+    }
+    ColumnSumTiles db(grad_b[l], dz, accumulate);
+    stage.add(db.count(), db);
+    if (updates && l + 1 < L) stage.add((*updates)[l + 1].count(), (*updates)[l + 1]);
+    team.run(stage, threads);
   }
-  grads_ready(0);
+  if (updates) team.run((*updates)[0].count(), (*updates)[0], threads);
 }
 
 // sum_i sw_i * row_loss_i in row order (deterministic).
@@ -203,9 +257,9 @@ CsrScratch csr_scratch_for(const Network& net, const InputRows& X, const std::in
   return CsrScratch(X.csr, max_nnz, net.layers[0].fan_out, nthreads, true);
 }
 
-// A step's ~10 barriers cost about as much as a few MFLOP of work: below that, a second
+// A step's ~10 stages cost about as much as a few MFLOP of work: below that, a second
 // thread gains nothing (W6, 128 rows of 32-64-32-1, ~3 MFLOP: 78 ms an epoch on 1 thread,
-// 82 ms on 2), and on a busy machine every barrier waits for a scheduler tick.
+// 82 ms on 2).
 constexpr double kMinStepFlopsForThreads = 5e6;
 
 int threads_for(index_t rows, const Network& net) {
@@ -231,18 +285,24 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
                "train_epoch", "optimizer state needs ", 2 * L, " arrays per moment");
 
   const index_t cap = std::min(batch_size, std::max<index_t>(n_order, 1));
+  Team team(threads_for(cap, net));
   StepBuffers buf(net, cap, !X.is_csr());
-  const int max_threads = get_num_threads();  // scratch is sized for it: read it once
-  CsrScratch csr_scratch = csr_scratch_for(net, X, order, n_order, batch_size, max_threads);
+  CsrScratch csr_scratch = csr_scratch_for(net, X, order, n_order, batch_size, team.slots());
   std::vector<std::vector<float>> dw(L), db(L);
   std::vector<float*> grad_w(L), grad_b(L);
   std::vector<std::vector<double>> l2_parts(L);
+  LayerUpdate::Batch batch{};
+  std::vector<LayerUpdate> updates;
   for (size_t l = 0; l < L; ++l) {
-    dw[l].resize(size_t(net.layers[l].fan_in * net.layers[l].fan_out));
-    db[l].resize(size_t(net.layers[l].fan_out));
+    const DenseParams& p = net.layers[l];
+    dw[l].resize(size_t(p.fan_in * p.fan_out));
+    db[l].resize(size_t(p.fan_out));
     grad_w[l] = dw[l].data();
     grad_b[l] = db[l].data();
     l2_parts[l].resize(size_t(chunks_of(index_t(dw[l].size()))));
+    updates.push_back({&p, grad_w[l], grad_b[l], state.first[l], state.first[L + l],
+                       adam ? state.second[l] : nullptr, adam ? state.second[L + l] : nullptr,
+                       l2_parts[l].data(), alpha, &opt, &batch});
   }
 
   EpochResult result;
@@ -257,44 +317,17 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     for (index_t r = 0; r < m; ++r) sw_sum += sample_weight ? sample_weight[rows[r]] : 1.0;
     ++result.batches;
     if (!(sw_sum > 0.0)) continue;  // a batch of zero total weight carries no gradient
-    const float scale = float(1.0 / sw_sum);
-    float lr = opt.learning_rate;
-    if (adam) lr = adam_learning_rate(opt.learning_rate, opt.beta1, opt.beta2, ++*state.step);
-
-    // Update of parameter array `pi` (scikit-learn's order) over fixed chunks.
-    auto update = [&](size_t l, bool coef, int t, int nthreads) {
-      const index_t n = coef ? index_t(dw[l].size()) : index_t(db[l].size());
-      float* p = coef ? net.layers[l].w : net.layers[l].b;
-      const float* g = coef ? grad_w[l] : grad_b[l];
-      const size_t pi = coef ? l : L + l;
-      const float decay = coef ? alpha : 0.0f;  // biases are not penalised
-      const auto [c0, c1] = split(chunks_of(n), t, nthreads);
-      for (index_t c = c0; c < c1; ++c) {
-        const index_t off = c * kUpdateChunk, len = std::min(kUpdateChunk, n - off);
-        if (coef) l2_parts[l][size_t(c)] = sum_of_squares(p + off, len);
-        if (adam) {
-          adam_update(p + off, g + off, state.first[pi] + off, state.second[pi] + off, len,
-                      {lr, opt.beta1, opt.beta2, opt.epsilon}, decay, scale);
-        } else {
-          sgd_update(p + off, g + off, state.first[pi] + off, len, lr, opt.momentum, opt.nesterov,
-                     decay, scale);
-        }
-      }
-    };
+    batch.scale = float(1.0 / sw_sum);
+    batch.learning_rate = adam ? adam_learning_rate(opt.learning_rate, opt.beta1, opt.beta2,
+                                                    ++*state.step)
+                               : opt.learning_rate;
+    const int threads = std::min(threads_for(m, net), team.slots());
+    team.run(row_tiles(m), [&](index_t tile, int) {
+      const auto [r0, r1] = rows_of_tile(tile, m);
+      gather_rows(buf, X, Y, sample_weight, rows, r0, r1);
+    }, threads);
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {rows, 0, m}, &csr_scratch};
-    const int nthreads = std::min(threads_for(m, net), max_threads);
-#pragma omp parallel num_threads(nthreads)
-    {
-      const int t = omp_get_thread_num(), T = omp_get_num_threads();
-      gather_team(buf, X, Y, sample_weight, rows, m, t, T);
-#pragma omp barrier
-      forward_backward_team(net, buf, in, m, grad_w, grad_b, false,
-                            [&](size_t l) {
-                              update(l, true, t, T);
-                              update(l, false, t, T);
-                            },
-                            t, T);
-    }
+    forward_backward(team, threads, net, buf, in, m, grad_w, grad_b, false, &updates);
     double l2 = 0.0;
     for (const auto& parts : l2_parts)
       for (double v : parts) l2 += v;
@@ -313,22 +346,20 @@ double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
                "expected ", L, " gradient arrays for coefs and for intercepts");
   NNFAST_CHECK(X.rows >= 1, "loss_and_gradient", "X has no rows");
   StepBuffers buf(net, std::min(kGradientRows, X.rows), !X.is_csr());
-  const int max_threads = get_num_threads();  // scratch is sized for it: read it once
-  CsrScratch csr_scratch = csr_scratch_for(net, X, nullptr, X.rows, kGradientRows, max_threads);
+  Team team(threads_for(buf.capacity, net));
+  CsrScratch csr_scratch = csr_scratch_for(net, X, nullptr, X.rows, kGradientRows, team.slots());
   double loss_sum = 0.0, sw_sum = 0.0;
   std::vector<std::int64_t> rows(size_t(buf.capacity));
   for (index_t first = 0; first < X.rows; first += kGradientRows) {
     const index_t m = std::min(kGradientRows, X.rows - first);
     for (index_t r = 0; r < m; ++r) rows[size_t(r)] = first + r;
+    const int threads = std::min(threads_for(m, net), team.slots());
+    team.run(row_tiles(m), [&](index_t tile, int) {
+      const auto [r0, r1] = rows_of_tile(tile, m);
+      gather_rows(buf, X, Y, sample_weight, rows.data(), r0, r1);
+    }, threads);
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {nullptr, first, m}, &csr_scratch};
-    const int nthreads = std::min(threads_for(m, net), max_threads);
-#pragma omp parallel num_threads(nthreads)
-    {
-      const int t = omp_get_thread_num(), T = omp_get_num_threads();
-      gather_team(buf, X, Y, sample_weight, rows.data(), m, t, T);
-#pragma omp barrier
-      forward_backward_team(net, buf, in, m, grad_w, grad_b, first > 0, [](size_t) {}, t, T);
-    }
+    forward_backward(team, threads, net, buf, in, m, grad_w, grad_b, first > 0, nullptr);
     loss_sum += weighted_loss_sum(buf, m);
     for (index_t r = 0; r < m; ++r) sw_sum += buf.sw[r];
   }

@@ -1,13 +1,12 @@
 // Inference: rows in cache-sized chunks, each chunk through the whole network on one
-// thread (weights stay in cache, no barrier), threads over chunks. One row takes the
+// thread (weights stay in cache, no barrier), a chunk a tile of one stage. One row takes the
 // serial path with no parallel region and no copy of float32 input. A CSR X's chunk goes
 // through the first layer with the CSR kernel, reading the nonzeros in place.
-#include <omp.h>
-
 #include <algorithm>
 #include <vector>
 
 #include "mlp.hpp"
+#include "thread_pool.hpp"
 #include "threads.hpp"
 
 namespace nnfast {
@@ -37,8 +36,9 @@ bool forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m
     finite = csr_all_finite(X.csr, rows);
     const DenseParams& p = net.layers[0];
     const MatrixView y = output_of(0);
-    csr_dense_forward_team(y, X.csr, rows, {p.w, p.fan_in, p.fan_out, p.fan_out, 1}, p.b,
-                           net.activation_of(0), *csr_scratch, 0, 1);
+    const CsrForwardTiles one_tile(y, X.csr, rows, {p.w, p.fan_in, p.fan_out, p.fan_out, 1},
+                                   p.b, net.activation_of(0), *csr_scratch, 1);
+    for (index_t t = 0; t < one_tile.count(); ++t) one_tile(t, 0);
     input = as_const(y);
     std::swap(a, b);
     first_dense = 1;
@@ -53,8 +53,9 @@ bool forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m
   for (size_t l = first_dense; l < L; ++l) {
     const DenseParams& p = net.layers[l];
     const MatrixView y = output_of(l);
-    gemm_team(y, input, {p.w, p.fan_in, p.fan_out, p.fan_out, 1}, 1.0f, 0.0f,
-              GemmEpilogue::bias_then(net.activation_of(l), p.b), 0, 1);
+    const GemmTiles one_tile(y, input, {p.w, p.fan_in, p.fan_out, p.fan_out, 1}, 1.0f, 0.0f,
+                             GemmEpilogue::bias_then(net.activation_of(l), p.b), 1);
+    one_tile(0, 0);
     input = as_const(y);
     std::swap(a, b);
   }
@@ -92,34 +93,26 @@ bool predict(const Network& net, const InputRows& X, MatrixView out) {
   NNFAST_CHECK(out.rows == X.rows && out.cols == net.n_outputs(), "predict", "out is ", out.rows,
                "x", out.cols, ", expected ", X.rows, "x", net.n_outputs());
   const index_t chunks = (X.rows + kPredictRows - 1) / kPredictRows;
-  const int nthreads = int(std::min<index_t>(get_num_threads(), chunks));
-  // All scratch is allocated here, before any parallel region (nothing may throw in one).
+  // All scratch is allocated here, before any stage runs (nothing may throw in one).
+  Team team(int(std::min<index_t>(get_num_threads(), chunks)));
+  const int slots = team.slots();
   const index_t rows = std::min(kPredictRows, X.rows), width = net.widest_output();
   const bool gathers = X.is_double && !X.is_csr();  // float64 dense rows are converted
-  const index_t per_thread = 2 * rows * width + (gathers ? rows * X.cols : 0);
-  std::vector<float> scratch(size_t(per_thread * std::max(nthreads, 1)));
-  std::vector<CsrScratch> csr_scratch;  // one per thread (CSR input only)
+  const index_t per_slot = 2 * rows * width + (gathers ? rows * X.cols : 0);
+  std::vector<float> scratch(size_t(per_slot * slots));
+  std::vector<CsrScratch> csr_scratch;  // one per slot (CSR input only)
   if (X.is_csr())
-    for (int t = 0; t < std::max(nthreads, 1); ++t)
-      csr_scratch.emplace_back(X.csr, 0, net.layers[0].fan_out, 1, false);
-  std::vector<char> finite(size_t(std::max(nthreads, 1)), 1);  // one flag per thread
-  auto run = [&](int t, int T) {
-    float* a = scratch.data() + t * per_thread;
+    for (int t = 0; t < slots; ++t) csr_scratch.emplace_back(X.csr, 0, net.layers[0].fan_out, 1, false);
+  std::vector<char> finite(size_t(slots), 1);  // one flag per slot
+  team.run(chunks, [&](index_t c, int slot) {
+    float* a = scratch.data() + slot * per_slot;
     float* b = a + rows * width;
     float* xbuf = b + rows * width;
-    for (index_t c = chunks * t / T; c < chunks * (t + 1) / T; ++c) {
-      const index_t r0 = c * kPredictRows;
-      if (!forward_chunk(net, X, r0, std::min(kPredictRows, X.rows - r0), out, xbuf, a, b,
-                         X.is_csr() ? &csr_scratch[size_t(t)] : nullptr))
-        finite[size_t(t)] = 0;
-    }
-  };
-  if (nthreads <= 1) {
-    run(0, 1);
-  } else {
-#pragma omp parallel num_threads(nthreads)
-    run(omp_get_thread_num(), omp_get_num_threads());
-  }
+    const index_t r0 = c * kPredictRows;
+    if (!forward_chunk(net, X, r0, std::min(kPredictRows, X.rows - r0), out, xbuf, a, b,
+                       X.is_csr() ? &csr_scratch[size_t(slot)] : nullptr))
+      finite[size_t(slot)] = 0;
+  });
   return std::all_of(finite.begin(), finite.end(), [](char f) { return f != 0; });
 }
 

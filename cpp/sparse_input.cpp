@@ -1,14 +1,13 @@
-// CSR first-layer kernels: checks, thread partitions and the per-ISA dispatch. The loops
+// CSR first-layer kernels: checks, tile grids and the per-ISA dispatch. The loops
 // themselves are in sparse_input_kernels.inc (compiled here for the baseline ISA, and in
 // sparse_input_avx2.cpp with FMA, to round exactly as the matching GEMM micro-kernel).
 #include "sparse_input.hpp"
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "cpu_features.hpp"
+#include "thread_pool.hpp"
 #include "threads.hpp"
 
 namespace nnfast {
@@ -74,8 +73,8 @@ CsrScratch::CsrScratch(const CsrMatrix& x, index_t max_batch_nnz, index_t fan_ou
 
 namespace {
 
-std::pair<index_t, index_t> split(index_t n, int t, int nthreads) {
-  return {n * t / nthreads, n * (t + 1) / nthreads};
+std::pair<index_t, index_t> split(index_t n, index_t part, index_t parts) {
+  return {n * part / parts, n * (part + 1) / parts};
 }
 
 // The dense GEMM epilogue's arithmetic (gemm.cpp, apply_epilogue): act(z + b), b or 0.
@@ -122,46 +121,58 @@ void check_csr_weight_gradient(const char* fn, MatrixView dw, const CsrMatrix& x
                ", expected ", x.cols, "x", dz.cols);
 }
 
-void csr_dense_forward_team(MatrixView y, const CsrMatrix& x, RowSelection rows,
-                            ConstMatrixView w, const float* b, Activation act,
-                            CsrScratch& scratch, int thread, int nthreads) {
-  const auto [r0, r1] = split(rows.count, thread, nthreads);
+namespace {
+// Row groups of the forward tiles: a few per thread, for balance.
+constexpr index_t kRowGroupsPerThread = 4;
+}  // namespace
+
+CsrForwardTiles::CsrForwardTiles(MatrixView y, const CsrMatrix& x, RowSelection rows,
+                                 ConstMatrixView w, const float* b, Activation act,
+                                 CsrScratch& scratch, int threads)
+    : y_(y), x_(x), rows_(rows), w_(w), b_(b), act_(act), scratch_(scratch),
+      groups_(std::min<index_t>(rows.count, kRowGroupsPerThread * std::max(threads, 1))) {}
+
+void CsrForwardTiles::operator()(index_t tile, int slot) const {
+  const auto [r0, r1] = split(rows_.count, tile, groups_);
   if (r0 >= r1) return;
-  NNFAST_DISPATCH(csr_forward_rows, y, x, rows, r0, r1, w, scratch.partial_of(thread),
+  NNFAST_DISPATCH(csr_forward_rows, y_, x_, rows_, r0, r1, w_, scratch_.partial_of(slot),
                   gemm_blocking().kc);
-  bias_activation_rows(y, r0, r1, b, act);
+  bias_activation_rows(y_, r0, r1, b_, act_);
 }
 
-void csr_weight_gradient_team(MatrixView dw, const CsrMatrix& x, RowSelection rows,
-                              ConstMatrixView dz, bool accumulate, CsrScratch& scratch,
-                              int thread, int nthreads) {
-  const auto [p0, p1] = split(x.cols, thread, nthreads);
+CsrWeightGradientTiles::CsrWeightGradientTiles(MatrixView dw, const CsrMatrix& x,
+                                               RowSelection rows, ConstMatrixView dz,
+                                               bool accumulate, CsrScratch& scratch,
+                                               int threads)
+    : dw_(dw), x_(x), rows_(rows), dz_(dz), accumulate_(accumulate), scratch_(scratch),
+      groups_(std::min<index_t>(x.cols, std::max(threads, 1))) {}
+
+void CsrWeightGradientTiles::operator()(index_t tile, int slot) const {
+  const auto [p0, p1] = split(x_.cols, tile, groups_);
   if (p0 >= p1) return;
-  NNFAST_DISPATCH(csr_gradient_features, dw, x, rows, dz, accumulate, p0, p1,
-                  scratch.column_end.data(), scratch.entry_row.data(),
-                  scratch.entry_value.data(), scratch.partial_of(thread), gemm_blocking().kc);
+  NNFAST_DISPATCH(csr_gradient_features, dw_, x_, rows_, dz_, accumulate_, p0, p1,
+                  scratch_.column_end.data(), scratch_.entry_row.data(),
+                  scratch_.entry_value.data(), scratch_.partial_of(slot), gemm_blocking().kc);
 }
 
 void csr_dense_forward(MatrixView y, const CsrMatrix& x, RowSelection rows, ConstMatrixView w,
                        const float* b, Activation act) {
   x.check("csr_dense_forward");
   check_csr_forward("csr_dense_forward", y, x, rows, w);
-  const int nthreads = int(std::max<index_t>(1, std::min<index_t>(get_num_threads(), rows.count)));
-  CsrScratch scratch(x, 0, w.cols, nthreads, false);
-#pragma omp parallel num_threads(nthreads)
-  csr_dense_forward_team(y, x, rows, w, b, act, scratch, omp_get_thread_num(),
-                         omp_get_num_threads());
+  Team team(get_num_threads());
+  CsrScratch scratch(x, 0, w.cols, team.slots(), false);
+  CsrForwardTiles tiles(y, x, rows, w, b, act, scratch, team.slots());
+  team.run(tiles.count(), tiles);
 }
 
 void csr_weight_gradient(MatrixView dw, const CsrMatrix& x, RowSelection rows,
                          ConstMatrixView dz, bool accumulate) {
   x.check("csr_weight_gradient");
   check_csr_weight_gradient("csr_weight_gradient", dw, x, rows, dz);
-  const int nthreads = int(std::max<index_t>(1, std::min<index_t>(get_num_threads(), x.cols)));
-  CsrScratch scratch(x, csr_nnz(x, rows), dz.cols, nthreads, true);
-#pragma omp parallel num_threads(nthreads)
-  csr_weight_gradient_team(dw, x, rows, dz, accumulate, scratch, omp_get_thread_num(),
-                           omp_get_num_threads());
+  Team team(get_num_threads());
+  CsrScratch scratch(x, csr_nnz(x, rows), dz.cols, team.slots(), true);
+  CsrWeightGradientTiles tiles(dw, x, rows, dz, accumulate, scratch, team.slots());
+  team.run(tiles.count(), tiles);
 }
 
 }  // namespace nnfast

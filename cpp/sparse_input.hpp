@@ -64,7 +64,7 @@ bool csr_all_finite(const CsrMatrix& x, RowSelection rows);
 // Scratch for the kernels, sized once before any parallel region, reused per batch.
 struct CsrScratch {
   index_t fan_out = 0;
-  std::vector<float> partial;        // per thread: one row (fan_out) of block sums
+  std::vector<float> partial;        // per thread slot: one row (fan_out) of block sums
   std::vector<index_t> column_end;   // (x.cols,): X[rows]^T in CSC order, column ends
   std::vector<index_t> entry_row;    // (nnz of the batch): batch row of each entry
   std::vector<float> entry_value;    // (nnz of the batch): its value
@@ -73,23 +73,51 @@ struct CsrScratch {
   // buffers that csr_weight_gradient_team needs.
   CsrScratch(const CsrMatrix& x, index_t max_batch_nnz, index_t fan_out, int nthreads,
              bool gradient);
-  float* partial_of(int thread) { return partial.data() + thread * fan_out; }
+  float* partial_of(int slot) { return partial.data() + slot * fan_out; }
 };
 
 // y (m, n) := act(X[rows] @ w + b), m = rows.count; w (x.cols, n) rows contiguous, b (n,)
-// or null. Each nonzero x_ik adds x_ik * w[k, :] to row i. Threads split the rows.
-void csr_dense_forward_team(MatrixView y, const CsrMatrix& x, RowSelection rows,
-                            ConstMatrixView w, const float* b, Activation act,
-                            CsrScratch& scratch, int thread, int nthreads);
+// or null. Each nonzero x_ik adds x_ik * w[k, :] to row i. A tile is a fixed range of
+// rows (the tiles of one stage, thread_pool.hpp); scratch has a slot per thread.
+class CsrForwardTiles {
+ public:
+  CsrForwardTiles(MatrixView y, const CsrMatrix& x, RowSelection rows, ConstMatrixView w,
+                  const float* b, Activation act, CsrScratch& scratch, int threads);
+  index_t count() const { return groups_; }
+  void operator()(index_t tile, int slot) const;
+
+ private:
+  MatrixView y_;
+  const CsrMatrix& x_;
+  RowSelection rows_;
+  ConstMatrixView w_;
+  const float* b_;
+  Activation act_;
+  CsrScratch& scratch_;
+  index_t groups_;
+};
 
 // dw (x.cols, n) := X[rows]^T @ dz, or dw += X[rows]^T @ dz when accumulate; dz (m, n).
-// Each thread owns a range of dw's rows (features): it transposes its share of the
-// batch into (column_end, entry_row, entry_value) and sums each dw row in batch-row
-// order, so each element is summed by one thread in a fixed order. Every row of dw is
-// written (rows of features absent from the batch become zero).
-void csr_weight_gradient_team(MatrixView dw, const CsrMatrix& x, RowSelection rows,
-                              ConstMatrixView dz, bool accumulate, CsrScratch& scratch,
-                              int thread, int nthreads);
+// A tile is a fixed range of dw's rows (features), one per thread of the team it is made
+// for: it transposes its share of the batch into (column_end, entry_row, entry_value)
+// and sums each dw row in batch-row order, so each element is summed in a fixed order.
+// Every row of dw is written (rows of features absent from the batch become zero).
+class CsrWeightGradientTiles {
+ public:
+  CsrWeightGradientTiles(MatrixView dw, const CsrMatrix& x, RowSelection rows,
+                         ConstMatrixView dz, bool accumulate, CsrScratch& scratch, int threads);
+  index_t count() const { return groups_; }
+  void operator()(index_t tile, int slot) const;
+
+ private:
+  MatrixView dw_;
+  const CsrMatrix& x_;
+  RowSelection rows_;
+  ConstMatrixView dz_;
+  bool accumulate_;
+  CsrScratch& scratch_;
+  index_t groups_;
+};
 
 // Whole-call forms (tests, the Python kernel API): check everything, allocate the
 // scratch, run on get_num_threads() threads.

@@ -1,4 +1,5 @@
-"""Shared small datasets (scaled, cached) for the estimator tests."""
+"""Shared small datasets (scaled, cached) for the estimator tests, and the thread setting
+put back to the default after every test."""
 
 import functools
 
@@ -6,6 +7,15 @@ import numpy as np
 import pytest
 from sklearn import datasets
 from sklearn.preprocessing import StandardScaler
+
+from nnfast import _core
+
+
+@pytest.fixture(autouse=True)
+def default_thread_count():
+    """A test may call set_num_threads: the next one starts from the default again."""
+    yield
+    _core.reset_num_threads()
 
 
 @functools.lru_cache(maxsize=None)

@@ -28,13 +28,6 @@ def quiet_convergence():
         yield
 
 
-@pytest.fixture
-def restore_threads():
-    saved = _core.get_num_threads()
-    yield
-    _core.set_num_threads(saved)
-
-
 def sparse_problem(n=120, d=60, density=0.1, seed=0):
     """A float64 CSR X (some empty rows and columns), class labels and regression targets."""
     rng = np.random.default_rng(seed)
@@ -210,7 +203,7 @@ def test_canonical_csr_reaches_core_without_a_copy(monkeypatch):
 
 # --- thread count ---------------------------------------------------------------------------
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_sparse_fit_is_bitwise_identical_across_threads(restore_threads, solver):
+def test_sparse_fit_is_bitwise_identical_across_threads(solver):
     X, y, _ = sparse_problem(n=400, d=300, density=0.05, seed=4)
     models = []
     for n in (1, 2, 3):

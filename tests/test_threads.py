@@ -1,7 +1,12 @@
-"""Thread count (cpp/threads.*): results are bitwise identical for 1, 2 and 3 threads,
-because work is split over output tiles and chunks, never along a reduction."""
+"""Results are bitwise identical for 1, 2 and 3 threads, and with a core kept busy by
+another process: work is split over output tiles and chunks, never along a reduction,
+and a tile computes the same whichever thread takes it (cpp/thread_pool.hpp)."""
 
+import contextlib
 import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -10,11 +15,15 @@ from nnfast import _core, ops
 THREAD_COUNTS = (1, 2, 3)
 
 
-@pytest.fixture
-def restore_threads():
-    saved = _core.get_num_threads()
+@contextlib.contextmanager
+def busy_core():
+    """Another process spinning on CPU 0: a team's thread that the OS deschedules leaves
+    its tiles to the others, which changes which thread computes what."""
+    code = "import os\nif hasattr(os, 'sched_setaffinity'): os.sched_setaffinity(0, {0})\nwhile True: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", code])
     yield
-    _core.set_num_threads(saved)
+    spinner.kill()
+    spinner.wait()
 
 
 def results_per_thread_count(compute):
@@ -40,7 +49,7 @@ def random(shape, seed):
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (True, False), (False, True),
                                               (True, True)])
 @pytest.mark.parametrize("m, n, k", [(97, 83, 301), (256, 16, 64), (13, 200, 129), (64, 64, 600)])
-def test_gemm_is_bitwise_identical_across_threads(restore_threads, m, n, k, trans_a, trans_b):
+def test_gemm_is_bitwise_identical_across_threads(m, n, k, trans_a, trans_b):
     a = random((k, m) if trans_a else (m, k), 0)
     b = random((n, k) if trans_b else (k, n), 1)
     c = random((m, n), 2)
@@ -53,7 +62,7 @@ def test_gemm_is_bitwise_identical_across_threads(restore_threads, m, n, k, tran
     assert_bitwise_identical(results_per_thread_count(compute))
 
 
-def test_dense_kernels_are_bitwise_identical_across_threads(restore_threads):
+def test_dense_kernels_are_bitwise_identical_across_threads():
     x, w, b = random((300, 70), 3), random((70, 50), 4), random(50, 5)
     dz = random((300, 50), 6)
 
@@ -76,7 +85,7 @@ def network(n=2500):
     return coefs, intercepts, acts, _core.Loss.softmax_cross_entropy, X, Y, sw
 
 
-def test_loss_and_gradient_is_bitwise_identical_across_threads(restore_threads):
+def test_loss_and_gradient_is_bitwise_identical_across_threads():
     coefs, intercepts, acts, head, X, Y, sw = network()
 
     def compute():
@@ -87,8 +96,8 @@ def test_loss_and_gradient_is_bitwise_identical_across_threads(restore_threads):
     assert_bitwise_identical(results_per_thread_count(compute))
 
 
-@pytest.mark.parametrize("kind", ["adam", "sgd"])
-def test_train_epoch_is_bitwise_identical_across_threads(restore_threads, kind):
+def train_epochs(kind):
+    """Per thread count: the parameters, optimizer state and loss after one epoch."""
     coefs0, intercepts0, acts, head, X, Y, sw = network()
     order = np.random.default_rng(33).permutation(len(X)).astype(np.int64)
     config = _core.OptimizerConfig(kind, 0.01, momentum=0.9, nesterov=True)
@@ -105,26 +114,30 @@ def test_train_epoch_is_bitwise_identical_across_threads(restore_threads, kind):
                                      1e-3, config, state1, state2, step)
         return [np.array(loss_sum), *params, *state1, *state2]
 
-    assert_bitwise_identical(results_per_thread_count(compute))
+    return results_per_thread_count(compute)
 
 
-def test_predict_is_bitwise_identical_across_threads(restore_threads):
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_train_epoch_is_bitwise_identical_across_threads(kind):
+    assert_bitwise_identical(train_epochs(kind))
+
+
+def test_train_epoch_is_bitwise_identical_with_a_busy_core():
+    quiet = train_epochs("adam")[0]
+    with busy_core():
+        busy = train_epochs("adam")
+    for n, result in zip(THREAD_COUNTS, busy):
+        for i, (a, b) in enumerate(zip(quiet, result)):
+            np.testing.assert_array_equal(a, b, err_msg=f"output {i}, quiet vs busy {n} threads")
+
+
+def test_predict_is_bitwise_identical_across_threads():
     coefs, intercepts, acts, head, X, _, _ = network()
 
     def compute():
         return [_core.predict(coefs, intercepts, acts, head, X)]
 
     assert_bitwise_identical(results_per_thread_count(compute))
-
-
-def test_set_and_get_num_threads(restore_threads):
-    ops.set_num_threads(3)
-    assert ops.get_num_threads() == _core.get_num_threads() == 3
-    with pytest.raises(ValueError):
-        ops.set_num_threads(0)
-    with pytest.raises(ValueError):
-        _core.set_num_threads(-2)
-    assert ops.get_num_threads() == 3
 
 
 @pytest.mark.parametrize("value, expected", [("generic", "generic"), ("avx2", None)])

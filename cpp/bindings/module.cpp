@@ -41,6 +41,15 @@ PYBIND11_MODULE(_core, m) {
   });
   m.def("get_num_threads", &get_num_threads);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def("reset_num_threads", &reset_num_threads);
+  m.def("thread_setting", [] {
+    const ThreadSetting s = thread_setting();
+    return py::make_tuple(s.threads, thread_source_name(s.source));
+  });
+  m.def("default_num_threads", &default_num_threads);
+  m.def("thread_budget", &thread_budget);
+  m.attr("MAX_THREADS") = kMaxThreads;
+  m.def("openmp_runtime", [] { return py::make_tuple(openmp_runtime_path(), openmp_version()); });
   m.def("get_gemm_blocking", [] {
     const GemmBlocking b = gemm_blocking();
     return py::make_tuple(b.kc, b.mc, b.small_m, b.in_place_b_bytes);

@@ -7,21 +7,13 @@ its attributes; the arithmetic runs in float32 C++ kernels (``nnfast._core``).
 
 from . import _core, ops
 from ._multilayer_perceptron import MLPClassifier, MLPRegressor
+from ._threads import MAX_THREADS, get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
 
-def set_num_threads(n):
-    """Set the number of OpenMP threads nnfast's kernels use (n >= 1)."""
-    _core.set_num_threads(int(n))
-
-
-def get_num_threads():
-    """The number of OpenMP threads nnfast's kernels use."""
-    return _core.get_num_threads()
-
-
 __all__ = [
+    "MAX_THREADS",
     "MLPClassifier",
     "MLPRegressor",
     "get_num_threads",

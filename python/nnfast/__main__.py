@@ -2,12 +2,14 @@
 
 demo  fits MLPClassifier on scikit-learn's digits and exits non-zero if the test
       accuracy is below 0.95 (a smoke test of an installed wheel).
-info  prints the version, the active GEMM kernel, AVX2 support and the thread count.
+info  prints the version, the active GEMM kernel, AVX2 support, the thread count and what
+      set it, the OpenMP runtime, and threadpoolctl's view of the process's thread pools.
 bench runs bench/compare.py from a source checkout, when it is there (extra
       arguments are passed on to it).
 """
 
 import argparse
+import os
 import pathlib
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import warnings
 from sklearn.exceptions import ConvergenceWarning
 
 from . import MLPClassifier, __version__, _core, get_num_threads
+from ._threads import thread_info
 
 DEMO_MIN_ACCURACY = 0.95
 
@@ -51,10 +54,23 @@ def demo():
 
 
 def info():
+    threads = thread_info()
     print(f"nnfast version:    {__version__}")
     print(f"ISA (GEMM kernel): {_core.isa()}")
     print(f"CPU has AVX2+FMA:  {_core.cpu_supports_avx2()}")
-    print(f"threads:           {get_num_threads()}")
+    print(f"threads:           {threads['threads']} (from {threads['source']})")
+    print(f"thread budget:     {threads['budget']} (shared by calls running at once)")
+    print(f"OpenMP runtime:    {threads['openmp_runtime']} (OpenMP {threads['openmp_version']})")
+    pools = threads["threadpool_info"]
+    if pools is None:
+        print("threadpoolctl:     not installed")
+        return 0
+    print("threadpoolctl.threadpool_info():")
+    ours = os.path.realpath(threads["openmp_runtime"])
+    for pool in pools:
+        mark = "  <- nnfast's" if os.path.realpath(pool["filepath"]) == ours else ""
+        print(f"  {pool['user_api']:6} {pool['internal_api']:9} {pool['num_threads']:3} threads  "
+              f"{pool.get('version') or '':14} {pool['filepath']}{mark}")
     return 0
 
 

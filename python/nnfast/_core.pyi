@@ -44,8 +44,16 @@ class Loss(enum.IntEnum):
 def isa() -> str: ...  # "avx2" or "generic": the active GEMM micro-kernel
 def cpu_supports_avx2() -> bool: ...
 def set_isa(name: str) -> None: ...  # "avx2" | "generic" (ValueError if unsupported)
+# Threads (cpp/threads.hpp): the count a call on this thread would use, and its source.
+MAX_THREADS: int  # 1024: set_num_threads rejects more
 def get_num_threads() -> int: ...
-def set_num_threads(n: int) -> None: ...  # n >= 1
+def set_num_threads(n: int) -> None: ...  # 1 <= n <= MAX_THREADS, else ValueError
+def reset_num_threads() -> None: ...  # forget set_num_threads (tests)
+def thread_setting() -> tuple[int, str]: ...  # (threads, "set_num_threads" | "OpenMP setting
+                                              # (...)" | "OMP_NUM_THREADS" | "CPU count")
+def default_num_threads() -> int: ...  # OMP_NUM_THREADS, else the CPUs this process may use
+def thread_budget() -> int: ...  # what concurrent calls share: set_num_threads's n, else default
+def openmp_runtime() -> tuple[str, int]: ...  # (the OpenMP library's file, _OPENMP)
 def get_gemm_blocking() -> tuple[int, int, int, int]: ...  # (kc, mc, small_m, in_place_b_bytes)
 def set_gemm_blocking(kc: int, mc: int, small_m: int = 24,
                       in_place_b_bytes: int = 16384) -> None:

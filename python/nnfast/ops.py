@@ -20,8 +20,9 @@ Conventions
   Output heads (activation + loss, always the canonical-link pair, so the gradient with
   respect to the pre-activation ``z`` is ``f(z) - y``) are ``"softmax_cross_entropy"``,
   ``"logistic_cross_entropy"``, ``"squared_error"`` and ``"poisson"``.
-- **Threads.** Kernels run on :func:`get_num_threads` OpenMP threads. Work is never
-  split along a reduction dimension, so results are bitwise identical for any count.
+- **Threads.** Kernels run on :func:`get_num_threads` threads (OpenMP's setting, see the
+  README's "Threads"). Work is never split along a reduction dimension, so results are
+  bitwise identical for any count.
 
 Examples
 --------
@@ -40,6 +41,7 @@ array([[1.5, 1.5],
 import numpy as np
 
 from . import _core
+from ._threads import get_num_threads, set_num_threads
 
 __all__ = [
     "gemm",
@@ -402,17 +404,6 @@ def sgd_update(param, grad, velocity, *, learning_rate=1e-3, momentum=0.0, neste
 
 
 # --- machine ------------------------------------------------------------------------------------
-def set_num_threads(n):
-    """Set the number of threads nnfast's kernels use (``n >= 1``)."""
-    _core.set_num_threads(n)
-
-
-def get_num_threads():
-    """The number of threads nnfast's kernels use (default: ``OMP_NUM_THREADS``, else the
-    number of cores)."""
-    return _core.get_num_threads()
-
-
 def isa():
     """The instruction set of the active GEMM micro-kernel: ``"avx2"`` or ``"generic"``."""
     return _core.isa()

@@ -15,21 +15,12 @@
 #include "reference.hpp"
 #include "sparse_input.hpp"
 #include "threads.hpp"
+#include "check.hpp"
 
 using namespace nnfast;
+using nnfast_test::expect;
 
 namespace {
-
-int g_passed = 0, g_failed = 0;
-
-void expect(bool ok, const char* what, const std::string& detail) {
-  if (ok) {
-    ++g_passed;
-  } else {
-    ++g_failed;
-    std::printf("FAIL %s: %s\n", what, detail.c_str());
-  }
-}
 
 std::vector<float> random_vector(size_t n, unsigned seed) {
   std::mt19937 gen(seed);
@@ -427,6 +418,7 @@ void run_all() {
   test_csr_thread_invariance();
   test_csr_training_equals_dense();
   test_csr_bad_input_throws();
+  nnfast_test::test_thread_pool();
 }
 
 }  // namespace
@@ -438,6 +430,6 @@ int main() {
     set_active_isa(Isa::generic);
     run_all();
   }
-  std::printf("%d passed, %d failed\n", g_passed, g_failed);
-  return g_failed == 0 ? 0 : 1;
+  std::printf("%d passed, %d failed\n", nnfast_test::g_passed, nnfast_test::g_failed);
+  return nnfast_test::g_failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,303 @@
+// The pool behind Team. Scheduling: a stage's tiles are split into one share per thread
+// (slot; Stage); each thread takes its own share from the front, then steals from the
+// back of the others' shares. On a quiet machine every thread keeps to its own range, so
+// the rows it gathered or computed in one stage are in its cache for the next (taking
+// tiles from one shared counter instead cost 10% of a W1 step); on a busy one, the tiles
+// of a thread that the OS has descheduled are done by the others.
+//
+// A range is one 64-bit word (front << 32 | back), so a claim is one compare-exchange and
+// validates itself: a claim that succeeds takes a tile of the stage being run, even for a
+// thread that last looked at an earlier stage. Memory order: the caller writes the stage
+// and then its ranges (release); a successful claim (acquire) sees the stage and every
+// result of the stages before it; the last tile's completion (release) hands the results
+// to the caller, which publishes the next stage only then.
+#include "thread_pool.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+
+#include "threads.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace nnfast {
+
+namespace {
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// How long a thread spins before it sleeps. Long enough to cover the gaps inside a
+// training step (the caller's own work between stages: microseconds), short enough that a
+// thread waiting on a descheduled one soon gives its core away.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+// Spins until ready() or until kSpin has passed; returns ready().
+template <class Ready>
+bool spin_until(Ready&& ready) {
+  const auto start = std::chrono::steady_clock::now();
+  for (unsigned i = 1;; ++i) {
+    if (ready()) return true;
+    cpu_relax();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() - start > kSpin) return ready();
+  }
+}
+
+// fork() copies only the calling thread: a pool made before it has no workers in the
+// child. Each pool records the generation it was made in; a stale one is abandoned.
+std::atomic<unsigned> g_fork_generation{0};
+
+// Threads that running teams use, and how many teams run (for the budget).
+std::atomic<int> g_threads_in_use{0};
+std::atomic<int> g_teams{0};
+thread_local int t_teams = 0;         // teams alive on this thread
+thread_local bool t_inside_tile = false;
+
+void after_fork_in_child() {
+  g_fork_generation.fetch_add(1);
+  // Only this thread survives: only its teams still count.
+  g_teams.store(t_teams);
+  g_threads_in_use.store(t_teams);
+}
+
+struct ForkHook {
+  ForkHook() { pthread_atfork(nullptr, nullptr, after_fork_in_child); }
+} g_fork_hook;
+
+std::uint64_t range_word(std::uint32_t front, std::uint32_t back) {
+  return (std::uint64_t(front) << 32) | back;
+}
+
+// What is left of one share of the current stage, [front, back), on its own cache line.
+struct alignas(64) TileRange {
+  std::atomic<std::uint64_t> word{0};
+
+  bool take_front(std::uint32_t& tile) {
+    std::uint64_t w = word.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::uint32_t front = std::uint32_t(w >> 32), back = std::uint32_t(w);
+      if (front >= back) return false;
+      if (word.compare_exchange_weak(w, range_word(front + 1, back), std::memory_order_acquire,
+                                     std::memory_order_relaxed)) {
+        tile = front;
+        return true;
+      }
+    }
+  }
+  bool take_back(std::uint32_t& tile) {
+    std::uint64_t w = word.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::uint32_t front = std::uint32_t(w >> 32), back = std::uint32_t(w);
+      if (front >= back) return false;
+      if (word.compare_exchange_weak(w, range_word(front, back - 1), std::memory_order_acquire,
+                                     std::memory_order_relaxed)) {
+        tile = back - 1;
+        return true;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+bool inside_tile() { return t_inside_tile; }
+
+class ThreadPool {
+ public:
+  ThreadPool() : ranges_(new TileRange[kMaxThreads]), generation_(g_fork_generation.load()) {}
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_.store(true);
+    }
+    wake_workers_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  bool stale() const { return generation_ != g_fork_generation.load(std::memory_order_relaxed); }
+
+  // Starts workers until there are at least `n`, as far as the system allows; returns
+  // how many there are.
+  int grow(int n) {
+    while (int(threads_.size()) < n) {
+      try {
+        const int slot = int(threads_.size()) + 1;
+        threads_.emplace_back([this, slot] { work(slot); });
+      } catch (...) {  // no more threads to be had: serve with those there are
+        break;
+      }
+    }
+    return int(threads_.size());
+  }
+
+  // Runs the stage on `threads` threads: the calling thread (slot 0) and workers 1...
+  void run(const Stage& stage, int threads) {
+    const std::uint32_t count = std::uint32_t(stage.tiles());
+    remaining_.store(count, std::memory_order_relaxed);
+    stage_.store(&stage, std::memory_order_relaxed);
+    stage_threads_.store(threads, std::memory_order_relaxed);
+    for (int s = 0; s < threads; ++s)
+      ranges_[s].word.store(range_word(0, std::uint32_t(stage.share_size(s, threads))),
+                            std::memory_order_release);
+    stage_seq_.fetch_add(1, std::memory_order_seq_cst);  // what idle workers watch
+    if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) {
+      { std::lock_guard<std::mutex> lock(mutex_); }
+      wake_workers_.notify_all();
+    }
+    take_tiles(0, threads);
+    auto done = [&] { return remaining_.load(std::memory_order_acquire) == 0; };
+    if (!spin_until(done)) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      caller_sleeping_.store(true, std::memory_order_seq_cst);
+      while (!done()) wake_caller_.wait(lock);
+      caller_sleeping_.store(false, std::memory_order_relaxed);
+    }
+  }
+
+ private:
+  // Runs tiles of the current stage until none is left: its own share, then the others'.
+  void take_tiles(int slot, int threads) {
+    std::uint32_t k;
+    while (ranges_[slot].take_front(k)) run_tile(slot, k, slot);
+    for (int i = 1; i < threads; ++i) {
+      const int victim = (slot + i) % threads;
+      while (ranges_[victim].take_back(k)) run_tile(victim, k, slot);
+    }
+  }
+
+  // Runs tile k of a share. Claimed: the stage cannot end before this tile does, so
+  // stage_ and stage_threads_ are this stage's (for a thread that looked at an earlier
+  // stage before its claim, too).
+  void run_tile(int share, std::uint32_t k, int slot) {
+    t_inside_tile = true;
+    stage_.load(std::memory_order_relaxed)
+        ->run_share_tile(share, stage_threads_.load(std::memory_order_relaxed), k, slot);
+    t_inside_tile = false;
+    if (remaining_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        caller_sleeping_.load(std::memory_order_seq_cst)) {
+      { std::lock_guard<std::mutex> lock(mutex_); }
+      wake_caller_.notify_one();
+    }
+  }
+
+  void work(int slot) {
+    std::uint64_t seen = stage_seq_.load(std::memory_order_acquire);
+    auto news = [&] {
+      return stage_seq_.load(std::memory_order_seq_cst) != seen ||
+             stop_.load(std::memory_order_relaxed);
+    };
+    for (;;) {
+      if (!spin_until(news)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
+        while (!news()) wake_workers_.wait(lock);
+        sleeping_workers_.fetch_sub(1, std::memory_order_relaxed);
+      }
+      if (stop_.load(std::memory_order_relaxed)) return;
+      seen = stage_seq_.load(std::memory_order_acquire);
+      // A worker the stage does not need (fewer threads, or a late look at an earlier
+      // stage) takes nothing: its range is empty, and it steals only within the stage.
+      const int threads = stage_threads_.load(std::memory_order_relaxed);
+      if (slot < threads) take_tiles(slot, threads);
+    }
+  }
+
+  std::unique_ptr<TileRange[]> ranges_;  // one per slot
+  alignas(64) std::atomic<std::uint32_t> remaining_{0};  // tiles of the stage not yet done
+  alignas(64) std::atomic<std::uint64_t> stage_seq_{0};
+  std::atomic<const Stage*> stage_{nullptr};
+  std::atomic<int> stage_threads_{0};
+  std::atomic<int> sleeping_workers_{0};
+  std::atomic<bool> caller_sleeping_{false};
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_workers_, wake_caller_;
+  std::vector<std::thread> threads_;
+  unsigned generation_;
+};
+
+namespace {
+
+// The calling thread's pool. A pool made before a fork is leaked in the child: its
+// workers do not exist there, and its mutex may have been held by one of them.
+thread_local std::unique_ptr<ThreadPool> t_pool;
+
+ThreadPool* pool_of_this_thread() {
+  if (t_pool && t_pool->stale()) t_pool.release();  // NOLINT: deliberately leaked
+  if (!t_pool) {
+    try {
+      t_pool = std::make_unique<ThreadPool>();
+    } catch (...) {
+      return nullptr;
+    }
+  }
+  return t_pool.get();
+}
+
+}  // namespace
+
+Team::Team(int threads) {
+  ++t_teams;
+  g_teams.fetch_add(1, std::memory_order_relaxed);
+  g_threads_in_use.fetch_add(1, std::memory_order_relaxed);
+  if (threads <= 1 || t_inside_tile) return;  // nested in a tile: this thread alone
+  pool_ = pool_of_this_thread();
+  const int workers = std::min(threads, kMaxThreads) - 1;
+  if (pool_) slots_ = 1 + std::min(workers, pool_->grow(workers));
+}
+
+Team::~Team() {
+  --t_teams;
+  g_teams.fetch_sub(1, std::memory_order_relaxed);
+  g_threads_in_use.fetch_sub(counted_, std::memory_order_relaxed);
+}
+
+// This stage's threads: what the team may use, within its share of the process's
+// budget while other teams run: the larger of an equal share and what the others leave.
+int Team::threads_for_stage(int max_threads) {
+  int want = std::min(slots_, max_threads);
+  const int teams = g_teams.load(std::memory_order_relaxed);
+  if (teams > 1 && want > 1) {
+    const int budget = thread_budget();
+    const int others = g_threads_in_use.load(std::memory_order_relaxed) - counted_;
+    want = std::min(want, std::max({1, budget / teams, budget - others}));
+  }
+  if (want != counted_) {
+    g_threads_in_use.fetch_add(want - counted_, std::memory_order_relaxed);
+    counted_ = want;
+  }
+  return want;
+}
+
+void Team::run(const Stage& stage, int max_threads) {
+  const index_t tiles = stage.tiles();
+  if (tiles == 0) return;
+  const int threads = pool_ && tiles > 1 && tiles < index_t(INT_MAX)
+                          ? threads_for_stage(max_threads) : 1;
+  if (threads <= 1 || pool_->stale()) {
+    t_inside_tile = true;
+    stage.run_all(0);
+    t_inside_tile = false;
+    return;
+  }
+  pool_->run(stage, threads);
+}
+
+}  // namespace nnfast
