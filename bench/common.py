@@ -175,6 +175,24 @@ def race(cases, rounds, number=1, settle=0.2, warmup=0.05):
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
+def paired_ratio(new, old, rounds, settle=0.2):
+    """Median over rounds of time(new) / time(old), the two run back to back in each round
+    (in alternating order), so that each ratio compares calls of one moment: on this VM,
+    phases of +-30% last seconds, long enough to skew the medians of a few samples each.
+    Returns (median ratio, median seconds of new, median seconds of old)."""
+    new(), old()  # warm-up
+    ratios, times = [], {new: [], old: []}
+    for r in range(rounds):
+        for fn in ((new, old) if r % 2 == 0 else (old, new)):
+            time.sleep(settle)  # the previous one's idle threads have stopped spinning
+            start = time.perf_counter()
+            fn()
+            times[fn].append(time.perf_counter() - start)
+        ratios.append(times[new][-1] / times[old][-1])
+    return (statistics.median(ratios), statistics.median(times[new]),
+            statistics.median(times[old]))
+
+
 def sgemm_peak_gflops(repeats=10, size=PEAK_SIZE, patience=0.0):
     """The run's peak: NumPy (OpenBLAS) float32 size^3 at the current thread count,
     measured when the machine is quiet (see quiet_race)."""

@@ -1,6 +1,6 @@
 """nnfast vs PyTorch, scikit-learn and NumPy on the workloads W1-W7 of BENCHMARKS.md.
 
-    python bench/compare.py [--quick] [--threads 2] [--passes 3]
+    python bench/compare.py [--quick] [--threads 2] [--passes 3] [--only WORKLOAD ...]
 
 One process, every library pinned to the same thread count, synthetic data of the real
 shapes from a fixed seed, medians of side-by-side repeats. The whole set runs --passes
@@ -30,6 +30,7 @@ from common import (GEMM_SHAPES, NOISY, W1_LAYERS, W2_LAYERS, W6_LAYERS, OtherLo
                     wait_until_quiet)
 from peers import (TorchMLP, epoch_cases, estimator, fit_case, fit_quietly, gemm_cases,
                    nnfast_api, predict_cases, same_network_models)
+from busy import busy_machine
 from report import Row, machine_info, markdown_table, notes_list, plot, write_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -240,6 +241,13 @@ def determinism(cfg):
                                                  "identical" if same else "differ", same)])]
 
 
+def busy_machine_block(cfg):
+    """B1, B2 (other processes busy), BI (idle cost of the thread runtime), BC (controls)."""
+    X, y = mnist_like(cfg.rows["train"])
+    Xr, yr = regression_data(cfg.rows["reg"])
+    return busy_machine(cfg, X, y, Xr, yr)
+
+
 def median_pass_rows(passes):
     """Per row, the pass whose nnfast value is the median: its peers were measured side
     by side with it, so its ratios stay those of one moment. Rows without an nnfast
@@ -264,7 +272,7 @@ def median_pass_rows(passes):
 
 
 WORKLOADS = (w1_train_epoch, w2_sklearn_defaults, w3_w4_inference, w5_gemm, w6_regression,
-             w7_memory, thread_scaling, determinism)
+             w7_memory, thread_scaling, determinism, busy_machine_block)
 
 
 def main():
@@ -274,6 +282,9 @@ def main():
     parser.add_argument("--passes", type=int, default=None,
                         help="runs of the whole set; each row reports its median pass "
                              "(default 3, --quick 1)")
+    parser.add_argument("--only", nargs="+", metavar="WORKLOAD",
+                        choices=[w.__name__ for w in WORKLOADS],
+                        help="run these workloads only (default: all)")
     parser.add_argument("--rss-child", nargs=2, metavar=("IMPL", "DTYPE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -292,7 +303,7 @@ def main():
         passes, peaks = [], []
         for number in range(args.passes):
             rows = []
-            for workload in WORKLOADS:
+            for workload in (w for w in WORKLOADS if not args.only or w.__name__ in args.only):
                 peaks.append(sgemm_peak_gflops(patience=cfg.patience))  # ~0.3 s each
                 print(f"[{time.perf_counter() - start:6.1f} s] pass {number + 1}: "
                       f"{workload.__name__}", file=sys.stderr, flush=True)
@@ -303,7 +314,7 @@ def main():
     # The median of the samples: this shared VM's clock drifts by +-20% within a run.
     peak = statistics.median(peaks)
     command = ("python bench/compare.py" + " --quick" * cfg.quick + f" --threads {cfg.threads}"
-               + f" --passes {args.passes}")
+               + f" --passes {args.passes}" + (f" --only {' '.join(args.only)}" if args.only else ""))
     table, notes = markdown_table(rows, peak), notes_list(rows)
     info = machine_info(cfg.threads, peak, nnfast_api()) + (
         f"\n- sgemm peak sampled before each workload and at the end: min / median / max "

@@ -125,15 +125,17 @@ def transplant(coefs, intercepts, model):
 
 class CoreEstimator:
     """nnfast's epochs called straight on ``_core`` (Glorot init, Adam, shuffled order):
-    the fallback while the estimators do not import, and a way to see their overhead."""
+    the fallback while the estimators do not import, and a way to see their overhead.
+    ``core_module`` may be another build of ``_core`` (bench/baseline.py)."""
 
     def __init__(self, task, hidden_layer_sizes, batch_size="auto", max_iter=1,
-                 shuffle=True, random_state=SEED):
+                 shuffle=True, random_state=SEED, core_module=core):
+        self.core = core_module
         self.task, self.hidden, self.max_iter = task, tuple(hidden_layer_sizes), max_iter
         self.batch_size, self.shuffle = batch_size, shuffle
         self.rng = np.random.default_rng(random_state)
-        self.loss = (core.Loss.softmax_cross_entropy if task == "classification"
-                     else core.Loss.squared_error)
+        self.loss = (self.core.Loss.softmax_cross_entropy if task == "classification"
+                     else self.core.Loss.squared_error)
 
     def _targets(self, y):
         if self.task == "classification":
@@ -155,19 +157,19 @@ class CoreEstimator:
         m, v = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
         step = np.zeros(1, dtype=np.int64)
         batch = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
-        optimizer = core.OptimizerConfig("adam", 1e-3)
-        relu = [core.Activation.relu] * len(self.hidden)
+        optimizer = self.core.OptimizerConfig("adam", 1e-3)
+        relu = [self.core.Activation.relu] * len(self.hidden)
         for _ in range(self.max_iter):
             order = (self.rng.permutation(len(X)) if self.shuffle else np.arange(len(X)))
-            summed = core.train_epoch(self.coefs_, self.intercepts_, relu, self.loss, X, Y,
+            summed = self.core.train_epoch(self.coefs_, self.intercepts_, relu, self.loss, X, Y,
                                       None, order.astype(np.int64), batch, 1e-4, optimizer,
                                       m, v, step)
             self.loss_ = summed / len(X)
         return self
 
     def predict_proba(self, X):
-        relu = [core.Activation.relu] * len(self.hidden)
-        return core.predict(self.coefs_, self.intercepts_, relu, self.loss, X)
+        relu = [self.core.Activation.relu] * len(self.hidden)
+        return self.core.predict(self.coefs_, self.intercepts_, relu, self.loss, X)
 
     def predict(self, X):
         return self.predict_proba(X).ravel()

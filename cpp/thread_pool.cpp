@@ -139,7 +139,10 @@ class ThreadPool {
     while (int(threads_.size()) < n) {
       try {
         const int slot = int(threads_.size()) + 1;
-        threads_.emplace_back([this, slot] { work(slot); });
+        // The stage it starts after: a worker that read this only once it runs would miss
+        // a stage published meanwhile (the others would do its share).
+        const std::uint64_t seen = stage_seq_.load(std::memory_order_relaxed);
+        threads_.emplace_back([this, slot, seen] { work(slot, seen); });
       } catch (...) {  // no more threads to be had: serve with those there are
         break;
       }
@@ -197,8 +200,7 @@ class ThreadPool {
     }
   }
 
-  void work(int slot) {
-    std::uint64_t seen = stage_seq_.load(std::memory_order_acquire);
+  void work(int slot, std::uint64_t seen) {
     auto news = [&] {
       return stage_seq_.load(std::memory_order_seq_cst) != seen ||
              stop_.load(std::memory_order_relaxed);
