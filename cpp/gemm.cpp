@@ -259,6 +259,20 @@ GemmTiles::GemmTiles(MatrixView c, ConstMatrixView a, ConstMatrixView b, float a
   panel_groups_ = tn;
 }
 
+GemmTiles GemmTiles::whole_rows(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha,
+                                float beta, const GemmEpilogue& epilogue, int groups) {
+  GemmTiles tiles(c, a, b, alpha, beta, epilogue, 1);
+  if (tiles.count() > 0)
+    tiles.row_groups_ = std::min<index_t>(std::max(groups, 1), ceil_div(c.rows, MR));
+  return tiles;
+}
+
+std::pair<index_t, index_t> GemmTiles::rows_of(index_t tile) const {
+  const TileRect rect = tile_rect(c_.rows, c_.cols, row_groups_, panel_groups_,
+                                  tile / panel_groups_, tile % panel_groups_);
+  return {rect.r0, rect.r1};
+}
+
 void GemmTiles::operator()(index_t tile, int) const {
   const TileRect rect = tile_rect(c_.rows, c_.cols, row_groups_, panel_groups_,
                                   tile / panel_groups_, tile % panel_groups_);

@@ -2,6 +2,8 @@
 //   C := alpha * A * B + beta * C, then an optional epilogue fused into the store.
 // Transposes are strides: A^T is the same view with rs and cs swapped.
 #pragma once
+#include <utility>
+
 #include "activations.hpp"
 #include "common.hpp"
 
@@ -51,8 +53,14 @@ class GemmTiles {
  public:
   GemmTiles(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
             const GemmEpilogue& epilogue, int threads);
+  // A grid of `groups` row groups of whole rows (the rows split as the grid for a team of
+  // `groups` splits them), so that a caller may fuse row-wise work into each tile.
+  static GemmTiles whole_rows(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha,
+                              float beta, const GemmEpilogue& epilogue, int groups);
   index_t count() const { return row_groups_ * panel_groups_; }
   void operator()(index_t tile, int slot) const;
+  // The rows of C a tile of a whole_rows grid covers.
+  std::pair<index_t, index_t> rows_of(index_t tile) const;
 
  private:
   MatrixView c_;
@@ -62,7 +70,7 @@ class GemmTiles {
   index_t row_groups_, panel_groups_;
 };
 
-// Shape check shared by every entry point that calls gemm_team.
+// Shape check shared by every entry point that runs GemmTiles.
 void check_gemm_shapes(const char* fn, MatrixView c, ConstMatrixView a, ConstMatrixView b);
 
 // Cache blocking. Tests shrink it so that small matrices walk every packing path.

@@ -1,7 +1,9 @@
-// Training: each mini-batch is a sequence of stages run by one Team (thread_pool.hpp):
-//   gather rows -> forward layer by layer (bias + activation fused) -> loss head ->
-//   backward layer by layer (dW, db, and dX with the activation mask fused), where the
-//   update of layer l+1 runs in the same stage as the backward of layer l.
+// Training: each mini-batch is L + 2 stages (L layers) run by one Team (thread_pool.hpp):
+//   1. gather the batch's rows, beside the previous batch's optimizer updates;
+//   2. forward layer by layer (bias + activation fused into the GEMM's store), the output
+//      layer's tiles of whole rows also computing the loss head and the gradient back
+//      through every layer's input (dX with the activation mask fused), row by row;
+//   3. every layer's dW and db (reductions over the rows, tiled over their outputs).
 // A CSR X is not gathered: the first layer's forward and dW read its rows in place
 // (sparse_input.hpp); every other stage is the same as for dense X.
 // Each stage is a grid of tiles of output, columns, rows or fixed chunks, never split
@@ -133,16 +135,13 @@ struct FirstLayerInput {
 // elements: tiles [0, chunks of W) are W's, the rest b's. W's tiles also record the sum
 // of squares of W before the update (the batch loss's L2 term), per chunk.
 struct LayerUpdate {
-  struct Batch {  // this batch's values, shared by every layer
-    float learning_rate, scale;
-  };
   const DenseParams* layer;
   const float *grad_w, *grad_b;
   float *first_w, *first_b, *second_w, *second_b;  // optimizer state (second: adam only)
   double* l2_parts;
   float alpha;
   const OptimizerConfig* opt;
-  const Batch* batch;
+  float learning_rate = 0.0f, scale = 0.0f;  // the batch's
 
   index_t w_chunks() const { return chunks_of(layer->fan_in * layer->fan_out); }
   index_t count() const { return w_chunks() + chunks_of(layer->fan_out); }
@@ -157,26 +156,64 @@ struct LayerUpdate {
     if (coef) l2_parts[c] = sum_of_squares(p, len);
     if (opt->kind == OptimizerConfig::Kind::adam) {
       adam_update(p, g, (coef ? first_w : first_b) + off, (coef ? second_w : second_b) + off,
-                  len, {batch->learning_rate, opt->beta1, opt->beta2, opt->epsilon}, decay,
-                  batch->scale);
+                  len, {learning_rate, opt->beta1, opt->beta2, opt->epsilon}, decay, scale);
     } else {
-      sgd_update(p, g, (coef ? first_w : first_b) + off, len, batch->learning_rate,
-                 opt->momentum, opt->nesterov, decay, batch->scale);
+      sgd_update(p, g, (coef ? first_w : first_b) + off, len, learning_rate, opt->momentum,
+                 opt->nesterov, decay, scale);
     }
   }
 };
 
-// One step over the m gathered rows, as stages on `threads` threads of the team:
-// forward, loss head and backward. Leaves (unscaled) dW/db in grad_w/grad_b (added to
-// them when accumulate), row losses in buf.row_loss. With `updates` (one per layer), the
-// update of layer l + 1 joins the stage of layer l's backward (its gradients are
-// complete then), and layer 0's runs in a stage of its own at the end.
+// The loss head over rows [r0, r1): the output's gradient into delta[L-1], row losses.
+void loss_rows(const Network& net, StepBuffers& buf, index_t r0, index_t r1) {
+  const index_t k = buf.n_out;
+  const size_t L = net.layers.size();
+  loss_forward_backward(net.loss, buf.delta[L - 1].data() + r0 * k, buf.row_loss.data() + r0,
+                        buf.act[L - 1].data() + r0 * k, buf.y.data() + r0 * k,
+                        buf.sw.data() + r0, r1 - r0, k);
+}
+
+// The output layer's tiles, each of whole rows: the forward, the loss head, then the
+// gradient back through every layer's input, dZ[l-1] := (dZ[l] @ W[l]^T) * act'(A[l-1]),
+// while the rows are in cache. Each row of those depends on the same row only, so the
+// whole chain runs in the tile, and the step needs no stage for it.
+struct OutputAndInputGradientTiles {
+  const Network& net;
+  StepBuffers& buf;
+  const GemmTiles& output;  // whole_rows
+  index_t m;
+
+  void operator()(index_t tile, int slot) const {
+    output(tile, slot);
+    const auto [r0, r1] = output.rows_of(tile);
+    loss_rows(net, buf, r0, r1);
+    for (size_t l = net.layers.size() - 1; l >= 1; --l) {  // layer 0's input needs none
+      const DenseParams& p = net.layers[l];
+      const MatrixView dz = buf.delta_view(l, m), dprev = buf.delta_view(l - 1, m);
+      const MatrixView a_prev = buf.act_view(l - 1, m);
+      const GemmTiles rows(rows_of(dprev, r0, r1), as_const(rows_of(dz, r0, r1)),
+                           weights(p).transposed(), 1.0f, 0.0f,
+                           GemmEpilogue::times_activation_grad(
+                               net.activation_of(l - 1), a_prev.data + r0 * a_prev.ld, a_prev.ld),
+                           1);
+      rows(0, slot);
+    }
+  }
+  static MatrixView rows_of(MatrixView v, index_t r0, index_t r1) {
+    return {v.data + r0 * v.ld, r1 - r0, v.cols, v.ld};
+  }
+};
+
+// One step over the m gathered rows on `threads` threads of the team: the forward, one
+// stage per layer, the last one also computing the loss head and every input gradient
+// (OutputAndInputGradientTiles), then one stage for every layer's dW and db. Leaves the
+// (unscaled) dW/db in grad_w/grad_b (added to them when accumulate), row losses in
+// buf.row_loss. The optimizer's updates are the caller's.
 void forward_backward(Team& team, int threads, const Network& net, StepBuffers& buf,
                       const FirstLayerInput& in, index_t m, const std::vector<float*>& grad_w,
-                      const std::vector<float*>& grad_b, bool accumulate,
-                      std::vector<LayerUpdate>* updates) {
+                      const std::vector<float*>& grad_b, bool accumulate) {
   const size_t L = net.layers.size();
-  for (size_t l = 0; l < L; ++l) {
+  for (size_t l = 0; l + 1 < L; ++l) {
     const DenseParams& p = net.layers[l];
     if (l == 0 && in.csr) {
       CsrForwardTiles tiles(buf.act_view(0, m), *in.csr, in.rows, weights(p), p.b,
@@ -188,39 +225,50 @@ void forward_backward(Team& team, int threads, const Network& net, StepBuffers& 
       team.run(tiles.count(), tiles, threads);
     }
   }
-  const index_t k = buf.n_out;
-  team.run(row_tiles(m), [&](index_t tile, int) {
-    const auto [r0, r1] = rows_of_tile(tile, m);
-    loss_forward_backward(net.loss, buf.delta[L - 1].data() + r0 * k, buf.row_loss.data() + r0,
-                          buf.act[L - 1].data() + r0 * k, buf.y.data() + r0 * k,
-                          buf.sw.data() + r0, r1 - r0, k);
-  }, threads);
-  for (size_t l = L; l-- > 0;) {
+  const DenseParams& out = net.layers[L - 1];
+  if (L == 1 && in.csr) {  // the output layer reads CSR rows: no GEMM tiles to fuse into
+    CsrForwardTiles tiles(buf.act_view(0, m), *in.csr, in.rows, weights(out), out.b,
+                          net.activation_of(0), *in.scratch, threads);
+    team.run(tiles.count(), tiles, threads);
+    team.run(row_tiles(m), [&](index_t tile, int) {
+      const auto [r0, r1] = rows_of_tile(tile, m);
+      loss_rows(net, buf, r0, r1);
+    }, threads);
+  } else {
+    const GemmTiles output = GemmTiles::whole_rows(
+        buf.act_view(L - 1, m), buf.input_of(L - 1, m), weights(out), 1.0f, 0.0f,
+        GemmEpilogue::bias_then(Activation::identity, out.b), threads);
+    OutputAndInputGradientTiles tiles{net, buf, output, m};
+    team.run(output.count(), tiles, threads);
+  }
+
+  // Every dW and db: reductions over the rows, tiled over their outputs.
+  std::vector<GemmTiles> dense_dw;
+  std::vector<ColumnSumTiles> db;
+  std::optional<CsrWeightGradientTiles> csr_dw;
+  dense_dw.reserve(L);  // the stage refers to the elements: they must not move
+  db.reserve(L);
+  Stage stage;  // the largest tiles first: they are taken first, which balances best
+  for (size_t l = 0; l < L; ++l) {
+    if (!stage.has_room(2)) {  // a deep network: more than one stage
+      team.run(stage, threads);
+      stage = Stage();
+    }
     const DenseParams& p = net.layers[l];
     const ConstMatrixView dz = as_const(buf.delta_view(l, m));
     const MatrixView dw{grad_w[l], p.fan_in, p.fan_out, p.fan_out};
-    Stage stage;  // the largest tiles first: they are taken first, which balances best
-    std::optional<CsrWeightGradientTiles> csr_dw;
-    std::optional<GemmTiles> dense_dw, dx;
     if (l == 0 && in.csr) {
       csr_dw.emplace(dw, *in.csr, in.rows, dz, accumulate, *in.scratch, threads);
       stage.add(csr_dw->count(), *csr_dw);
     } else {
-      dense_dw = dense_weight_gradient_tiles(dw, buf.input_of(l, m), dz, accumulate, threads);
-      stage.add(dense_dw->count(), *dense_dw);
+      dense_dw.push_back(dense_weight_gradient_tiles(dw, buf.input_of(l, m), dz, accumulate,
+                                                     threads));
+      stage.add(dense_dw.back().count(), dense_dw.back());
     }
-    if (l > 0) {
-      dx = dense_backward_input_tiles(buf.delta_view(l - 1, m), dz, weights(p),
-                                      net.activation_of(l - 1), as_const(buf.act_view(l - 1, m)),
-                                      threads);
-      stage.add(dx->count(), *dx);
-    }
-    ColumnSumTiles db(grad_b[l], dz, accumulate);
-    stage.add(db.count(), db);
-    if (updates && l + 1 < L) stage.add((*updates)[l + 1].count(), (*updates)[l + 1]);
-    team.run(stage, threads);
+    db.emplace_back(grad_b[l], dz, accumulate);
+    stage.add(db.back().count(), db.back());
   }
-  if (updates) team.run((*updates)[0].count(), (*updates)[0], threads);
+  team.run(stage, threads);
 }
 
 // sum_i sw_i * row_loss_i in row order (deterministic).
@@ -291,7 +339,6 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
   std::vector<std::vector<float>> dw(L), db(L);
   std::vector<float*> grad_w(L), grad_b(L);
   std::vector<std::vector<double>> l2_parts(L);
-  LayerUpdate::Batch batch{};
   std::vector<LayerUpdate> updates;
   for (size_t l = 0; l < L; ++l) {
     const DenseParams& p = net.layers[l];
@@ -302,10 +349,29 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     l2_parts[l].resize(size_t(chunks_of(index_t(dw[l].size()))));
     updates.push_back({&p, grad_w[l], grad_b[l], state.first[l], state.first[L + l],
                        adam ? state.second[l] : nullptr, adam ? state.second[L + l] : nullptr,
-                       l2_parts[l].data(), alpha, &opt, &batch});
+                       l2_parts[l].data(), alpha, &opt});
   }
 
+  // A batch's updates run in the next batch's first stage, beside its gather (which does
+  // not touch the parameters; the next forward reads them only after): one stage less
+  // per step. That batch's loss is complete once the updates have reported the L2 term.
+  struct Pending {
+    bool update = false;
+    double weighted_loss = 0.0, sw_sum = 0.0;
+    int threads = 1;
+  } pending;
   EpochResult result;
+  auto add_updates = [&](Stage& stage) {
+    for (auto& u : updates) stage.add(u.count(), u);
+  };
+  auto finish_batch = [&] {
+    double l2 = 0.0;
+    for (const auto& parts : l2_parts)
+      for (double v : parts) l2 += v;
+    const double batch_loss = (pending.weighted_loss + 0.5 * alpha * l2) / pending.sw_sum;
+    result.loss_sum += batch_loss * pending.sw_sum;
+    pending.update = false;
+  };
   for (index_t first = 0; first < n_order; first += batch_size) {
     if (stop && result.batches > 0 && stop()) {
       result.stopped = true;
@@ -317,22 +383,29 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     for (index_t r = 0; r < m; ++r) sw_sum += sample_weight ? sample_weight[rows[r]] : 1.0;
     ++result.batches;
     if (!(sw_sum > 0.0)) continue;  // a batch of zero total weight carries no gradient
-    batch.scale = float(1.0 / sw_sum);
-    batch.learning_rate = adam ? adam_learning_rate(opt.learning_rate, opt.beta1, opt.beta2,
-                                                    ++*state.step)
-                               : opt.learning_rate;
     const int threads = std::min(threads_for(m, net), team.slots());
-    team.run(row_tiles(m), [&](index_t tile, int) {
+    auto gather = [&](index_t tile, int) {
       const auto [r0, r1] = rows_of_tile(tile, m);
       gather_rows(buf, X, Y, sample_weight, rows, r0, r1);
-    }, threads);
+    };
+    Stage first_stage;
+    first_stage.add(row_tiles(m), gather);
+    if (pending.update) add_updates(first_stage);
+    team.run(first_stage, std::max(threads, pending.threads));
+    if (pending.update) finish_batch();
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {rows, 0, m}, &csr_scratch};
-    forward_backward(team, threads, net, buf, in, m, grad_w, grad_b, false, &updates);
-    double l2 = 0.0;
-    for (const auto& parts : l2_parts)
-      for (double v : parts) l2 += v;
-    const double batch_loss = (weighted_loss_sum(buf, m) + 0.5 * alpha * l2) / sw_sum;
-    result.loss_sum += batch_loss * sw_sum;
+    forward_backward(team, threads, net, buf, in, m, grad_w, grad_b, false);
+    const float learning_rate =
+        adam ? adam_learning_rate(opt.learning_rate, opt.beta1, opt.beta2, ++*state.step)
+             : opt.learning_rate;
+    for (auto& u : updates) u.learning_rate = learning_rate, u.scale = float(1.0 / sw_sum);
+    pending = {true, weighted_loss_sum(buf, m), sw_sum, threads};
+  }
+  if (pending.update) {
+    Stage last;
+    add_updates(last);
+    team.run(last, pending.threads);
+    finish_batch();
   }
   return result;
 }
@@ -359,7 +432,7 @@ double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
       gather_rows(buf, X, Y, sample_weight, rows.data(), r0, r1);
     }, threads);
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {nullptr, first, m}, &csr_scratch};
-    forward_backward(team, threads, net, buf, in, m, grad_w, grad_b, first > 0, nullptr);
+    forward_backward(team, threads, net, buf, in, m, grad_w, grad_b, first > 0);
     loss_sum += weighted_loss_sum(buf, m);
     for (index_t r = 0; r < m; ++r) sw_sum += buf.sw[r];
   }

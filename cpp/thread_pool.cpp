@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include "threads.hpp"
 
@@ -44,19 +45,52 @@ void cpu_relax() {
 #endif
 }
 
-// How long a thread spins before it sleeps. Long enough to cover the gaps inside a
-// training step (the caller's own work between stages: microseconds), short enough that a
-// thread waiting on a descheduled one soon gives its core away.
-constexpr auto kSpin = std::chrono::microseconds(50);
+// How long a waiting thread spins before it sleeps. On a quiet machine: about as long as
+// the work it waits for has taken (the stage so far, or the last stage), within
+// [kMinSpin, kMaxSpin], since a sleep costs more than such a wait (waking a thread takes
+// tens of microseconds, more on a VM: with a fixed 50 us spin, W1 b=256 slept ~300 times
+// an epoch). While the OS is preempting this process (Contention), kMinSpin: the thread
+// waited for is then likely descheduled, and a spinning thread would keep its core from
+// it (W1 b=256 with one core busy: 1.5x the quiet one-thread time with the long spins,
+// 1.0x with short ones).
+using Clock = std::chrono::steady_clock;
+constexpr Clock::duration kMinSpin = std::chrono::microseconds(50);
+constexpr Clock::duration kMaxSpin = std::chrono::milliseconds(1);
 
-// Spins until ready() or until kSpin has passed; returns ready().
+// Whether the OS has been preempting this process's threads: at least kSwitches
+// involuntary context switches (getrusage) in the last kWindow, sampled by the caller.
+// W1 b=256 epochs of ~120 ms saw 0-2 on the idle machine, 40-80 with one core busy.
+class Contention {
+ public:
+  static constexpr Clock::duration kWindow = std::chrono::milliseconds(20);
+  static constexpr long kSwitches = 2;
+  bool busy() const { return busy_.load(std::memory_order_relaxed); }
+  void sample(Clock::time_point now) {  // the caller's only
+    if (now - last_ < kWindow) return;
+    rusage usage{};
+    if (getrusage(RUSAGE_SELF, &usage) != 0) return;
+    busy_.store(usage.ru_nivcsw - switches_ >= kSwitches, std::memory_order_relaxed);
+    switches_ = usage.ru_nivcsw;
+    last_ = now;
+  }
+  Clock::duration spin_budget(Clock::duration work) const {
+    return busy() ? kMinSpin : std::clamp(work, kMinSpin, kMaxSpin);
+  }
+
+ private:
+  std::atomic<bool> busy_{false};
+  Clock::time_point last_{};
+  long switches_ = 0;
+};
+
+// Spins until ready() or until `budget` has passed; returns ready().
 template <class Ready>
-bool spin_until(Ready&& ready) {
-  const auto start = std::chrono::steady_clock::now();
+bool spin_until(Ready&& ready, Clock::duration budget) {
+  const auto start = Clock::now();
   for (unsigned i = 1;; ++i) {
     if (ready()) return true;
     cpu_relax();
-    if (i % 64 == 0 && std::chrono::steady_clock::now() - start > kSpin) return ready();
+    if (i % 64 == 0 && Clock::now() - start > budget) return ready();
   }
 }
 
@@ -159,6 +193,8 @@ class ThreadPool {
     for (int s = 0; s < threads; ++s)
       ranges_[s].word.store(range_word(0, std::uint32_t(stage.share_size(s, threads))),
                             std::memory_order_release);
+    const auto published = Clock::now();
+    contention_.sample(published);
     stage_seq_.fetch_add(1, std::memory_order_seq_cst);  // what idle workers watch
     if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) {
       { std::lock_guard<std::mutex> lock(mutex_); }
@@ -166,12 +202,13 @@ class ThreadPool {
     }
     take_tiles(0, threads);
     auto done = [&] { return remaining_.load(std::memory_order_acquire) == 0; };
-    if (!spin_until(done)) {
+    if (!spin_until(done, contention_.spin_budget(Clock::now() - published))) {
       std::unique_lock<std::mutex> lock(mutex_);
       caller_sleeping_.store(true, std::memory_order_seq_cst);
       while (!done()) wake_caller_.wait(lock);
       caller_sleeping_.store(false, std::memory_order_relaxed);
     }
+    last_stage_.store((Clock::now() - published).count(), std::memory_order_relaxed);
   }
 
  private:
@@ -206,7 +243,9 @@ class ThreadPool {
              stop_.load(std::memory_order_relaxed);
     };
     for (;;) {
-      if (!spin_until(news)) {
+      // Until the next stage: the rest of this one and the caller's work in between.
+      const Clock::duration last_stage(last_stage_.load(std::memory_order_relaxed));
+      if (!spin_until(news, contention_.spin_budget(2 * last_stage))) {
         std::unique_lock<std::mutex> lock(mutex_);
         sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
         while (!news()) wake_workers_.wait(lock);
@@ -227,6 +266,8 @@ class ThreadPool {
   std::atomic<const Stage*> stage_{nullptr};
   std::atomic<int> stage_threads_{0};
   std::atomic<int> sleeping_workers_{0};
+  std::atomic<Clock::rep> last_stage_{0};  // how long the last stage took
+  Contention contention_;
   std::atomic<bool> caller_sleeping_{false};
   std::atomic<bool> stop_{false};
   std::mutex mutex_;

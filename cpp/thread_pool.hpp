@@ -35,7 +35,7 @@ class TileFunction {
 // of `threads` contiguous ranges of its tiles (the static split a thread starts with).
 class Stage {
  public:
-  static constexpr int kMaxParts = 8;
+  static constexpr int kMaxParts = 16;
   // fn(tile, slot) for tile in [0, tiles). fn is referenced, so it must be an lvalue that
   // lives until the stage has run.
   template <class F>
@@ -46,6 +46,7 @@ class Stage {
     return *this;
   }
   index_t tiles() const { return total_; }
+  bool has_room(int parts) const { return parts_ + parts <= kMaxParts; }
   // Every tile, part by part, on the calling thread.
   void run_all(int slot) const {
     for (int p = 0; p < parts_; ++p)
