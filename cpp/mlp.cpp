@@ -190,17 +190,31 @@ struct OutputAndInputGradientTiles {
     for (size_t l = net.layers.size() - 1; l >= 1; --l) {  // layer 0's input needs none
       const DenseParams& p = net.layers[l];
       const MatrixView dz = buf.delta_view(l, m), dprev = buf.delta_view(l - 1, m);
-      const MatrixView a_prev = buf.act_view(l - 1, m);
-      const GemmTiles rows(rows_of(dprev, r0, r1), as_const(rows_of(dz, r0, r1)),
-                           weights(p).transposed(), 1.0f, 0.0f,
-                           GemmEpilogue::times_activation_grad(
-                               net.activation_of(l - 1), a_prev.data + r0 * a_prev.ld, a_prev.ld),
-                           1);
+      const GemmTiles rows = dense_backward_input_tiles(
+          rows_of(dprev, r0, r1), as_const(rows_of(dz, r0, r1)), weights(p),
+          net.activation_of(l - 1), as_const(rows_of(buf.act_view(l - 1, m), r0, r1)), 1);
       rows(0, slot);
     }
   }
   static MatrixView rows_of(MatrixView v, index_t r0, index_t r1) {
     return {v.data + r0 * v.ld, r1 - r0, v.cols, v.ld};
+  }
+};
+
+// Every layer's update as one part of a stage (a network of any depth fits one stage):
+// tiles [0, n0) are layer 0's, [n0, n0 + n1) layer 1's, and so on.
+struct NetworkUpdate {
+  std::vector<LayerUpdate>& layers;
+  index_t count() const {
+    index_t n = 0;
+    for (const auto& u : layers) n += u.count();
+    return n;
+  }
+  void operator()(index_t tile, int slot) const {
+    for (const auto& u : layers) {
+      if (tile < u.count()) return u(tile, slot);
+      tile -= u.count();
+    }
   }
 };
 
@@ -305,7 +319,7 @@ CsrScratch csr_scratch_for(const Network& net, const InputRows& X, const std::in
   return CsrScratch(X.csr, max_nnz, net.layers[0].fan_out, nthreads, true);
 }
 
-// A step's ~10 stages cost about as much as a few MFLOP of work: below that, a second
+// A step's stages cost about as much as a few MFLOP of work: below that, a second
 // thread gains nothing (W6, 128 rows of 32-64-32-1, ~3 MFLOP: 78 ms an epoch on 1 thread,
 // 82 ms on 2).
 constexpr double kMinStepFlopsForThreads = 5e6;
@@ -361,9 +375,7 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     int threads = 1;
   } pending;
   EpochResult result;
-  auto add_updates = [&](Stage& stage) {
-    for (auto& u : updates) stage.add(u.count(), u);
-  };
+  NetworkUpdate update_all{updates};
   auto finish_batch = [&] {
     double l2 = 0.0;
     for (const auto& parts : l2_parts)
@@ -390,7 +402,7 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     };
     Stage first_stage;
     first_stage.add(row_tiles(m), gather);
-    if (pending.update) add_updates(first_stage);
+    if (pending.update) first_stage.add(update_all.count(), update_all);
     team.run(first_stage, std::max(threads, pending.threads));
     if (pending.update) finish_batch();
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {rows, 0, m}, &csr_scratch};
@@ -402,9 +414,7 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     pending = {true, weighted_loss_sum(buf, m), sw_sum, threads};
   }
   if (pending.update) {
-    Stage last;
-    add_updates(last);
-    team.run(last, pending.threads);
+    team.run(update_all.count(), update_all, pending.threads);
     finish_batch();
   }
   return result;

@@ -64,13 +64,13 @@ class Contention {
  public:
   static constexpr Clock::duration kWindow = std::chrono::milliseconds(20);
   static constexpr long kSwitches = 2;
+  Contention() : last_(Clock::now()) { switches_ = involuntary_switches(); }
   bool busy() const { return busy_.load(std::memory_order_relaxed); }
   void sample(Clock::time_point now) {  // the caller's only
     if (now - last_ < kWindow) return;
-    rusage usage{};
-    if (getrusage(RUSAGE_SELF, &usage) != 0) return;
-    busy_.store(usage.ru_nivcsw - switches_ >= kSwitches, std::memory_order_relaxed);
-    switches_ = usage.ru_nivcsw;
+    const long switches = involuntary_switches();
+    busy_.store(switches - switches_ >= kSwitches, std::memory_order_relaxed);
+    switches_ = switches;
     last_ = now;
   }
   Clock::duration spin_budget(Clock::duration work) const {
@@ -78,9 +78,14 @@ class Contention {
   }
 
  private:
+  static long involuntary_switches() {
+    rusage usage{};
+    return getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_nivcsw : 0;
+  }
+
   std::atomic<bool> busy_{false};
-  Clock::time_point last_{};
-  long switches_ = 0;
+  Clock::time_point last_;
+  long switches_;
 };
 
 // Spins until ready() or until `budget` has passed; returns ready().
@@ -98,17 +103,28 @@ bool spin_until(Ready&& ready, Clock::duration budget) {
 // child. Each pool records the generation it was made in; a stale one is abandoned.
 std::atomic<unsigned> g_fork_generation{0};
 
-// Threads that running teams use, and how many teams run (for the budget).
+// Threads that running teams use, and how many teams run (for the budget); the same
+// counts for this thread's teams alone.
 std::atomic<int> g_threads_in_use{0};
 std::atomic<int> g_teams{0};
-thread_local int t_teams = 0;         // teams alive on this thread
+thread_local int t_threads_in_use = 0;
+thread_local int t_teams = 0;
 thread_local bool t_inside_tile = false;
+
+void count_threads(int delta) {
+  g_threads_in_use.fetch_add(delta, std::memory_order_relaxed);
+  t_threads_in_use += delta;
+}
+
+void abandon_pool_after_fork();  // below ThreadPool
 
 void after_fork_in_child() {
   g_fork_generation.fetch_add(1);
-  // Only this thread survives: only its teams still count.
+  // Only this thread survives: only its teams still count, and its pool is left
+  // untouched (not even destroyed at exit: its mutex may be held by a thread now gone).
   g_teams.store(t_teams);
-  g_threads_in_use.store(t_teams);
+  g_threads_in_use.store(t_threads_in_use);
+  abandon_pool_after_fork();
 }
 
 struct ForkHook {
@@ -201,7 +217,9 @@ class ThreadPool {
       wake_workers_.notify_all();
     }
     take_tiles(0, threads);
-    auto done = [&] { return remaining_.load(std::memory_order_acquire) == 0; };
+    // seq_cst: with the flag stored first, this load and the last tile's fetch_sub then
+    // its load of the flag cannot both miss the other (a lost wake-up).
+    auto done = [&] { return remaining_.load(std::memory_order_seq_cst) == 0; };
     if (!spin_until(done, contention_.spin_budget(Clock::now() - published))) {
       std::unique_lock<std::mutex> lock(mutex_);
       caller_sleeping_.store(true, std::memory_order_seq_cst);
@@ -226,10 +244,11 @@ class ThreadPool {
   // stage_ and stage_threads_ are this stage's (for a thread that looked at an earlier
   // stage before its claim, too).
   void run_tile(int share, std::uint32_t k, int slot) {
+    const bool outer = t_inside_tile;
     t_inside_tile = true;
     stage_.load(std::memory_order_relaxed)
         ->run_share_tile(share, stage_threads_.load(std::memory_order_relaxed), k, slot);
-    t_inside_tile = false;
+    t_inside_tile = outer;
     if (remaining_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
         caller_sleeping_.load(std::memory_order_seq_cst)) {
       { std::lock_guard<std::mutex> lock(mutex_); }
@@ -242,10 +261,13 @@ class ThreadPool {
       return stage_seq_.load(std::memory_order_seq_cst) != seen ||
              stop_.load(std::memory_order_relaxed);
     };
+    bool needed = true;  // by the last stage: a worker it did not need sleeps at once
     for (;;) {
       // Until the next stage: the rest of this one and the caller's work in between.
       const Clock::duration last_stage(last_stage_.load(std::memory_order_relaxed));
-      if (!spin_until(news, contention_.spin_budget(2 * last_stage))) {
+      const Clock::duration budget =
+          needed ? contention_.spin_budget(2 * last_stage) : Clock::duration::zero();
+      if (!spin_until(news, budget)) {
         std::unique_lock<std::mutex> lock(mutex_);
         sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
         while (!news()) wake_workers_.wait(lock);
@@ -256,7 +278,8 @@ class ThreadPool {
       // A worker the stage does not need (fewer threads, or a late look at an earlier
       // stage) takes nothing: its range is empty, and it steals only within the stage.
       const int threads = stage_threads_.load(std::memory_order_relaxed);
-      if (slot < threads) take_tiles(slot, threads);
+      needed = slot < threads;
+      if (needed) take_tiles(slot, threads);
     }
   }
 
@@ -283,7 +306,6 @@ namespace {
 thread_local std::unique_ptr<ThreadPool> t_pool;
 
 ThreadPool* pool_of_this_thread() {
-  if (t_pool && t_pool->stale()) t_pool.release();  // NOLINT: deliberately leaked
   if (!t_pool) {
     try {
       t_pool = std::make_unique<ThreadPool>();
@@ -294,12 +316,14 @@ ThreadPool* pool_of_this_thread() {
   return t_pool.get();
 }
 
+void abandon_pool_after_fork() { t_pool.release(); }  // NOLINT: deliberately leaked
+
 }  // namespace
 
 Team::Team(int threads) {
   ++t_teams;
   g_teams.fetch_add(1, std::memory_order_relaxed);
-  g_threads_in_use.fetch_add(1, std::memory_order_relaxed);
+  count_threads(1);
   if (threads <= 1 || t_inside_tile) return;  // nested in a tile: this thread alone
   pool_ = pool_of_this_thread();
   const int workers = std::min(threads, kMaxThreads) - 1;
@@ -309,7 +333,7 @@ Team::Team(int threads) {
 Team::~Team() {
   --t_teams;
   g_teams.fetch_sub(1, std::memory_order_relaxed);
-  g_threads_in_use.fetch_sub(counted_, std::memory_order_relaxed);
+  count_threads(-counted_);
 }
 
 // This stage's threads: what the team may use, within its share of the process's
@@ -323,7 +347,7 @@ int Team::threads_for_stage(int max_threads) {
     want = std::min(want, std::max({1, budget / teams, budget - others}));
   }
   if (want != counted_) {
-    g_threads_in_use.fetch_add(want - counted_, std::memory_order_relaxed);
+    count_threads(want - counted_);
     counted_ = want;
   }
   return want;
@@ -335,9 +359,10 @@ void Team::run(const Stage& stage, int max_threads) {
   const int threads = pool_ && tiles > 1 && tiles < index_t(INT_MAX)
                           ? threads_for_stage(max_threads) : 1;
   if (threads <= 1 || pool_->stale()) {
+    const bool outer = t_inside_tile;
     t_inside_tile = true;
     stage.run_all(0);
-    t_inside_tile = false;
+    t_inside_tile = outer;
     return;
   }
   pool_->run(stage, threads);

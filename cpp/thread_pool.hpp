@@ -1,8 +1,9 @@
 // The thread runtime: a Team (the calling thread plus workers of that thread's own pool)
 // runs Stages. A stage is a fixed grid of tiles, fixed by the shapes and the team's size,
-// never by which threads run it. Threads take tiles from a shared counter, so a thread
-// the OS has descheduled leaves its tiles to the others instead of holding them up, and a
-// tile's result does not depend on the thread that computed it. A stage ends when its
+// never by which threads run it. Each thread starts on its own share of the tiles, then
+// takes tiles from the back of the others' shares, so a thread the OS has descheduled
+// leaves its tiles to the others instead of holding them up; a tile's result does not
+// depend on the thread that computed it. A stage ends when its
 // last tile is done, not when every thread has arrived: a late thread skips what is done.
 // Waiting threads spin briefly, then sleep.
 //

@@ -31,6 +31,16 @@ int parse_omp_num_threads() {
   return valid ? clamp_threads(n) : 0;
 }
 
+// OpenMP's starting count, read once: OMP_NUM_THREADS, else the CPUs.
+const ThreadSetting& openmp_default() {
+  static const ThreadSetting d = [] {
+    const int from_env = parse_omp_num_threads();
+    return from_env ? ThreadSetting{from_env, ThreadSource::omp_num_threads}
+                    : ThreadSetting{clamp_threads(omp_get_num_procs()), ThreadSource::cpus};
+  }();
+  return d;
+}
+
 }  // namespace
 
 const char* thread_source_name(ThreadSource source) {
@@ -43,23 +53,20 @@ const char* thread_source_name(ThreadSource source) {
   return "unknown";
 }
 
-int default_num_threads() {
-  static const int n = [] {
-    const int from_env = parse_omp_num_threads();
-    return from_env ? from_env : clamp_threads(omp_get_num_procs());
-  }();
-  return n;
-}
+int default_num_threads() { return openmp_default().threads; }
 
 ThreadSetting thread_setting() {
   const int live = clamp_threads(omp_get_max_threads());
   const int user = g_user_threads.load(std::memory_order_relaxed);
+  // What this thread's OpenMP count is when nobody else changed it: what set_num_threads
+  // last set on this thread, else OpenMP's default. (So on other threads, a limit equal to
+  // the default cannot be told from none.)
   const int expected = t_openmp_count_set ? t_openmp_count_set : default_num_threads();
   if (live != expected)  // a limit (threadpoolctl) or omp_set_num_threads on this thread
     return user && user < live ? ThreadSetting{user, ThreadSource::set_num_threads}
                                : ThreadSetting{live, ThreadSource::openmp_setting};
   if (user) return {user, ThreadSource::set_num_threads};
-  return {live, parse_omp_num_threads() ? ThreadSource::omp_num_threads : ThreadSource::cpus};
+  return openmp_default();
 }
 
 int get_num_threads() { return thread_setting().threads; }

@@ -168,6 +168,24 @@ def test_forked_child_uses_several_threads_without_hanging():
     assert out.strip() == "0"
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_forked_child_that_never_uses_nnfast_exits_normally():
+    """sys.exit runs the child's exit handlers: the pool copied from the parent, whose
+    workers do not exist in the child, must be left alone."""
+    out = run_python("""
+        import os, sys, numpy as np
+        from nnfast import ops
+        a = np.ones((400, 400), np.float32)
+        ops.gemm(a, a)  # the parent's workers exist now
+        pid = os.fork()
+        if pid == 0:
+            sys.exit(0)
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status))
+    """)
+    assert out.strip() == "0"
+
+
 def test_info_names_the_runtime_the_count_and_its_source():
     result = subprocess.run([sys.executable, "-m", "nnfast", "info"], capture_output=True,
                             text=True, timeout=60, env={**os.environ, "OMP_NUM_THREADS": "1"})

@@ -13,6 +13,7 @@ import pytest
 from nnfast import _core, ops
 
 THREAD_COUNTS = (1, 2, 3)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @contextlib.contextmanager
@@ -129,6 +130,24 @@ def test_train_epoch_is_bitwise_identical_with_a_busy_core():
     for n, result in zip(THREAD_COUNTS, busy):
         for i, (a, b) in enumerate(zip(quiet, result)):
             np.testing.assert_array_equal(a, b, err_msg=f"output {i}, quiet vs busy {n} threads")
+
+
+def test_a_deep_network_trains_alike_on_any_thread_count():
+    """20 hidden layers: more parts than one stage holds (the dW stage splits)."""
+    rng = np.random.default_rng(40)
+    X = rng.standard_normal((1500, 30)).astype(np.float32)
+    y = X[:, :3].sum(axis=1)
+
+    def compute():
+        from nnfast import MLPRegressor
+
+        model = MLPRegressor(hidden_layer_sizes=(48,) * 20, batch_size=500, max_iter=3,
+                             random_state=0, tol=0.0).fit(X, y)
+        return [np.array(model.loss_), *model.coefs_, *model.intercepts_]
+
+    results = results_per_thread_count(compute)
+    assert np.isfinite(results[0][0])
+    assert_bitwise_identical(results)
 
 
 def test_predict_is_bitwise_identical_across_threads():
