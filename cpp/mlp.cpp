@@ -105,14 +105,16 @@ std::pair<index_t, index_t> rows_of_tile(index_t tile, index_t m) {
 // is no longer one memory latency per row (W6, 32 floats a row: 11% -> 3% of a step).
 constexpr index_t kGatherPrefetchRows = 8;
 
-// Batch rows [r0, r1) (X's rows order[r]) of X (unless CSR), Y and sample_weight into
-// the step buffers.
+// Batch rows [r0, r1) of the m (X's rows order[r]) of X (unless CSR), Y and
+// sample_weight into the step buffers. The prefetch runs ahead into the next tile's rows
+// too (a hint: it changes no result), so a tile's first rows are not left to a cold miss
+// each: the next tile is most often the same thread's.
 void gather_rows(StepBuffers& buf, const InputRows& X, const float* Y, const float* sw,
-                 const std::int64_t* order, index_t r0, index_t r1) {
+                 const std::int64_t* order, index_t r0, index_t r1, index_t m) {
   const bool gather_x = !X.is_csr();
   for (index_t r = r0; r < r1; ++r) {
     const index_t i = order ? order[r] : r;
-    if (r + kGatherPrefetchRows < r1) {
+    if (r + kGatherPrefetchRows < m) {
       const index_t ahead = order ? order[r + kGatherPrefetchRows] : r + kGatherPrefetchRows;
       if (gather_x) X.prefetch_row(ahead);
       __builtin_prefetch(Y + ahead * buf.n_out);
@@ -201,8 +203,8 @@ struct OutputAndInputGradientTiles {
   }
 };
 
-// Every layer's update as one part of a stage (a network of any depth fits one stage):
-// tiles [0, n0) are layer 0's, [n0, n0 + n1) layer 1's, and so on.
+// Every layer's update as one part of a stage, for a network too deep for a part per
+// layer: tiles [0, n0) are layer 0's, [n0, n0 + n1) layer 1's, and so on.
 struct NetworkUpdate {
   std::vector<LayerUpdate>& layers;
   index_t count() const {
@@ -262,7 +264,10 @@ void forward_backward(Team& team, int threads, const Network& net, StepBuffers& 
   std::optional<CsrWeightGradientTiles> csr_dw;
   dense_dw.reserve(L);  // the stage refers to the elements: they must not move
   db.reserve(L);
-  Stage stage;  // the largest tiles first: they are taken first, which balances best
+  // The first layer's dW, usually the largest, first: within each share the largest tiles
+  // come first, and a thread that has finished its own share steals small ones from the
+  // back of another's (with the largest last, it stole those and the others waited).
+  Stage stage;
   for (size_t l = 0; l < L; ++l) {
     if (!stage.has_room(2)) {  // a deep network: more than one stage
       team.run(stage, threads);
@@ -398,11 +403,17 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     const int threads = std::min(threads_for(m, net), team.slots());
     auto gather = [&](index_t tile, int) {
       const auto [r0, r1] = rows_of_tile(tile, m);
-      gather_rows(buf, X, Y, sample_weight, rows, r0, r1);
+      gather_rows(buf, X, Y, sample_weight, rows, r0, r1, m);
     };
+    // The updates first, while the gradients are still in cache; a part per layer, so
+    // that each thread updates mostly the rows of dW it computed (both split by rows).
     Stage first_stage;
+    if (pending.update && first_stage.has_room(int(L) + 1)) {
+      for (auto& u : updates) first_stage.add(u.count(), u);
+    } else if (pending.update) {
+      first_stage.add(update_all.count(), update_all);
+    }
     first_stage.add(row_tiles(m), gather);
-    if (pending.update) first_stage.add(update_all.count(), update_all);
     team.run(first_stage, std::max(threads, pending.threads));
     if (pending.update) finish_batch();
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {rows, 0, m}, &csr_scratch};
@@ -439,7 +450,7 @@ double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
     const int threads = std::min(threads_for(m, net), team.slots());
     team.run(row_tiles(m), [&](index_t tile, int) {
       const auto [r0, r1] = rows_of_tile(tile, m);
-      gather_rows(buf, X, Y, sample_weight, rows.data(), r0, r1);
+      gather_rows(buf, X, Y, sample_weight, rows.data(), r0, r1, m);
     }, threads);
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {nullptr, first, m}, &csr_scratch};
     forward_backward(team, threads, net, buf, in, m, grad_w, grad_b, first > 0);
