@@ -328,11 +328,28 @@ CsrScratch csr_scratch_for(const Network& net, const InputRows& X, const std::in
 // thread gains nothing (W6, 128 rows of 32-64-32-1, ~3 MFLOP: 78 ms an epoch on 1 thread,
 // 82 ms on 2).
 constexpr double kMinStepFlopsForThreads = 5e6;
+// While other processes keep preempting nnfast's threads (Team::contended), a stage waits
+// whenever a thread holding a tile is descheduled, which costs more than a small step's
+// work: steps under this run on the calling thread alone (the demo's 11 MFLOP steps of
+// digits with one core busy: 0.45 s with two threads, 0.28 s on one).
+constexpr double kMinStepFlopsForThreadsWhenContended = 5e7;
 
-int threads_for(index_t rows, const Network& net) {
+double step_flops(index_t rows, const Network& net) {
   double flops = 0;
   for (const auto& l : net.layers) flops += 6.0 * double(rows) * l.fan_in * l.fan_out;
-  return flops < kMinStepFlopsForThreads ? 1 : get_num_threads();
+  return flops;
+}
+
+int threads_for(index_t rows, const Network& net) {
+  return step_flops(rows, net) < kMinStepFlopsForThreads ? 1 : get_num_threads();
+}
+
+// For one step of a team that exists: also steps down while contended.
+int threads_for(index_t rows, const Network& net, const Team& team) {
+  const double flops = step_flops(rows, net);
+  const bool small = flops < (team.contended() ? kMinStepFlopsForThreadsWhenContended
+                                               : kMinStepFlopsForThreads);
+  return small ? 1 : team.slots();
 }
 
 }  // namespace
@@ -400,7 +417,7 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     for (index_t r = 0; r < m; ++r) sw_sum += sample_weight ? sample_weight[rows[r]] : 1.0;
     ++result.batches;
     if (!(sw_sum > 0.0)) continue;  // a batch of zero total weight carries no gradient
-    const int threads = std::min(threads_for(m, net), team.slots());
+    const int threads = threads_for(m, net, team);
     auto gather = [&](index_t tile, int) {
       const auto [r0, r1] = rows_of_tile(tile, m);
       gather_rows(buf, X, Y, sample_weight, rows, r0, r1, m);
@@ -447,7 +464,7 @@ double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
   for (index_t first = 0; first < X.rows; first += kGradientRows) {
     const index_t m = std::min(kGradientRows, X.rows - first);
     for (index_t r = 0; r < m; ++r) rows[size_t(r)] = first + r;
-    const int threads = std::min(threads_for(m, net), team.slots());
+    const int threads = threads_for(m, net, team);
     team.run(row_tiles(m), [&](index_t tile, int) {
       const auto [r0, r1] = rows_of_tile(tile, m);
       gather_rows(buf, X, Y, sample_weight, rows.data(), r0, r1, m);

@@ -58,18 +58,22 @@ constexpr Clock::duration kMinSpin = std::chrono::microseconds(50);
 constexpr Clock::duration kMaxSpin = std::chrono::milliseconds(1);
 
 // Whether the OS has been preempting this process's threads: at least kSwitches
-// involuntary context switches (getrusage) in the last kWindow, sampled by the caller.
-// W1 b=256 epochs of ~120 ms saw 0-2 on the idle machine, 40-80 with one core busy.
+// involuntary context switches (getrusage) in a kWindow, sampled by the caller, and for
+// kHold after (running on fewer threads, the process is preempted less: without the hold
+// it would flip back every other window). W1 b=256 epochs of ~120 ms saw 0-2 such
+// switches on the idle machine, 40-80 with one core busy.
 class Contention {
  public:
   static constexpr Clock::duration kWindow = std::chrono::milliseconds(20);
+  static constexpr Clock::duration kHold = std::chrono::milliseconds(200);
   static constexpr long kSwitches = 2;
   Contention() : last_(Clock::now()) { switches_ = involuntary_switches(); }
   bool busy() const { return busy_.load(std::memory_order_relaxed); }
   void sample(Clock::time_point now) {  // the caller's only
     if (now - last_ < kWindow) return;
     const long switches = involuntary_switches();
-    busy_.store(switches - switches_ >= kSwitches, std::memory_order_relaxed);
+    if (switches - switches_ >= kSwitches) busy_until_ = now + kHold;
+    busy_.store(now < busy_until_, std::memory_order_relaxed);
     switches_ = switches;
     last_ = now;
   }
@@ -84,7 +88,7 @@ class Contention {
   }
 
   std::atomic<bool> busy_{false};
-  Clock::time_point last_;
+  Clock::time_point last_, busy_until_{};
   long switches_;
 };
 
@@ -182,6 +186,8 @@ class ThreadPool {
   }
 
   bool stale() const { return generation_ != g_fork_generation.load(std::memory_order_relaxed); }
+  bool contended() const { return contention_.busy(); }
+  void sample_contention() { contention_.sample(Clock::now()); }  // the caller's only
 
   // Starts workers until there are at least `n`, as far as the system allows; returns
   // how many there are.
@@ -210,7 +216,6 @@ class ThreadPool {
       ranges_[s].word.store(range_word(0, std::uint32_t(stage.share_size(s, threads))),
                             std::memory_order_release);
     const auto published = Clock::now();
-    contention_.sample(published);
     stage_seq_.fetch_add(1, std::memory_order_seq_cst);  // what idle workers watch
     if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) {
       { std::lock_guard<std::mutex> lock(mutex_); }
@@ -336,6 +341,8 @@ Team::~Team() {
   count_threads(-counted_);
 }
 
+bool Team::contended() const { return pool_ && pool_->contended(); }
+
 // This stage's threads: what the team may use, within its share of the process's
 // budget while other teams run: the larger of an equal share and what the others leave.
 int Team::threads_for_stage(int max_threads) {
@@ -356,6 +363,7 @@ int Team::threads_for_stage(int max_threads) {
 void Team::run(const Stage& stage, int max_threads) {
   const index_t tiles = stage.tiles();
   if (tiles == 0) return;
+  if (pool_) pool_->sample_contention();  // on every stage, run alone or not
   const int threads = pool_ && tiles > 1 && tiles < index_t(INT_MAX)
                           ? threads_for_stage(max_threads) : 1;
   if (threads <= 1 || pool_->stale()) {

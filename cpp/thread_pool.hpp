@@ -96,6 +96,9 @@ class Team {
 
   // The most threads that may run tiles of one stage; size per-thread scratch with it.
   int slots() const { return slots_; }
+  // True while the OS keeps preempting this process's threads (other processes want the
+  // cores): a caller may then run small stages on fewer threads. Results do not change.
+  bool contended() const;
   // Runs every tile of the stage, on at most max_threads threads; returns when all are
   // done. Never throws: the tiles must not throw either.
   void run(const Stage& stage, int max_threads = 1 << 30);
