@@ -184,6 +184,28 @@ const float* optional_weights(std::optional<py::array>& sw, index_t n, const cha
   return p;
 }
 
+namespace {
+bool overlap(const py::array& a, const py::array& b) {
+  if (a.nbytes() == 0 || b.nbytes() == 0) return false;
+  const char* a0 = static_cast<const char*>(a.data());
+  const char* b0 = static_cast<const char*>(b.data());
+  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
+}
+}  // namespace
+
+void require_no_overlap(const char* fn, std::initializer_list<Named> written,
+                        std::initializer_list<Named> read) {
+  auto fail_if = [fn](const Named& out, const Named& other) {
+    if (overlap(out.array, other.array))
+      throw py::value_error(where(fn, out.name) + " shares memory with " + other.name +
+                            ": an output must not overlap any other argument (pass a copy)");
+  };
+  for (auto out = written.begin(); out != written.end(); ++out) {
+    for (auto other = out + 1; other != written.end(); ++other) fail_if(*out, *other);
+    for (const Named& other : read) fail_if(*out, other);
+  }
+}
+
 // Elementwise kernels: `b` must have exactly the shape of `a`.
 void elementwise_same_shape(const py::array& a, const py::array& b, const char* fn,
                             const char* name) {

@@ -27,6 +27,18 @@ void require_shape(const py::array& a, std::initializer_list<index_t> shape, con
 void elementwise_same_shape(const py::array& a, const py::array& b, const char* fn,
                             const char* name);
 
+// An array and its argument name, for require_no_overlap.
+struct Named {
+  const char* name;
+  const py::array& array;
+};
+// Every array a kernel writes must share no byte with any other argument: a kernel reads
+// and writes in an order set by its blocking and threads, so an overlap gives a wrong
+// result (ops.gemm(a, b, out=a) was off by 1e4). Checked on the arrays' byte ranges
+// (all are C-contiguous by then). ValueError naming both arguments.
+void require_no_overlap(const char* fn, std::initializer_list<Named> written,
+                        std::initializer_list<Named> read);
+
 // The data of a C-contiguous array of T and the given rank (-1: any rank).
 template <class T = float>
 T* data_of(py::array& a, const char* fn, const char* name, int ndim, bool writable = false) {

@@ -18,6 +18,7 @@ void gemm_binding(py::array a, py::array b, py::array out, float alpha, float be
   ConstMatrixView av = matrix(a, fn, "a", ta), bv = matrix(b, fn, "b", tb);
   MatrixView cv = out_matrix(out, fn, "out");
   check_gemm_shapes(fn, cv, av, bv);
+  require_no_overlap(fn, {{"out", out}}, {{"a", a}, {"b", b}});
   py::gil_scoped_release release;
   if (reference)
     reference::gemm(cv, av, bv, alpha, beta);
@@ -43,6 +44,7 @@ void bind_kernels(py::module_& m) {
     require_shape(b, {wv.cols}, fn, "b");
     MatrixView yv = out_matrix(out, fn, "out");
     check_gemm_shapes(fn, yv, xv, wv);
+    require_no_overlap(fn, {{"out", out}}, {{"x", x}, {"w", w}, {"b", b}});
     py::gil_scoped_release release;
     dense_forward(yv, xv, wv, bp, act);
   }, py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::arg("out"));
@@ -57,6 +59,10 @@ void bind_kernels(py::module_& m) {
     MatrixView dxv{nullptr, 0, 0, 0};
     if (dx) dxv = out_matrix(*dx, fn, "dx");
     NNFAST_CHECK(dzv.rows == xv.rows, fn, "dz has ", dzv.rows, " rows, x has ", xv.rows);
+    if (dx)
+      require_no_overlap(fn, {{"dw", dw}, {"db", db}, {"dx", *dx}}, {{"dz", dz}, {"x", x}, {"w", w}});
+    else
+      require_no_overlap(fn, {{"dw", dw}, {"db", db}}, {{"dz", dz}, {"x", x}, {"w", w}});
     py::gil_scoped_release release;
     dense_backward(dxv, dwv, dbp, dzv, xv, wv);
   }, py::arg("dz"), py::arg("x"), py::arg("w"), py::arg("dw"), py::arg("db"), py::arg("dx") = py::none());
@@ -73,6 +79,9 @@ void bind_kernels(py::module_& m) {
             require_shape(b, {wv.cols}, fn, "b");
             const MatrixView yv = out_matrix(out, fn, "out");
             const RowSelection rs = row_selection(rows, xv, fn);
+            require_no_overlap(fn, {{"out", out}}, {{"w", w}, {"b", b}});
+            for (auto part : keep) require_no_overlap(fn, {{"out", out}}, {{"x", part.cast<py::array>()}});
+            if (rows) require_no_overlap(fn, {{"out", out}}, {{"rows", *rows}});
             py::gil_scoped_release release;
             if (ref)
               reference::csr_dense_forward(yv, xv, rs, wv, bp, act);
@@ -90,6 +99,9 @@ void bind_kernels(py::module_& m) {
             const ConstMatrixView dzv = matrix(dz, fn, "dz");
             const MatrixView dwv = out_matrix(dw, fn, "dw");
             const RowSelection rs = row_selection(rows, xv, fn);
+            require_no_overlap(fn, {{"dw", dw}}, {{"dz", dz}});
+            for (auto part : keep) require_no_overlap(fn, {{"dw", dw}}, {{"x", part.cast<py::array>()}});
+            if (rows) require_no_overlap(fn, {{"dw", dw}}, {{"rows", *rows}});
             py::gil_scoped_release release;
             if (ref)
               reference::csr_weight_gradient(dwv, xv, rs, dzv, accumulate);
@@ -105,6 +117,7 @@ void bind_kernels(py::module_& m) {
     const float* xp = data_of(x, fn, "x", -1);
     float* op = data_of(out, fn, "out", -1, true);
     elementwise_same_shape(x, out, fn, "out");
+    require_no_overlap(fn, {{"out", out}}, {{"x", x}});
     py::gil_scoped_release release;
     activation_forward(act, op, xp, index_t(x.size()));
   }, py::arg("x"), py::arg("activation"), py::arg("out"));
@@ -116,6 +129,7 @@ void bind_kernels(py::module_& m) {
     float* op = data_of(out, fn, "out", -1, true);
     elementwise_same_shape(dy, y, fn, "y");
     elementwise_same_shape(dy, out, fn, "out");
+    require_no_overlap(fn, {{"out", out}}, {{"dy", dy}, {"y", y}});
     py::gil_scoped_release release;
     activation_backward(act, op, dyp, yp, index_t(dy.size()));
   }, py::arg("dy"), py::arg("y"), py::arg("activation"), py::arg("out"));
@@ -125,6 +139,7 @@ void bind_kernels(py::module_& m) {
     const float* zp = data_of(z, fn, "z", 2);
     float* op = data_of(out, fn, "out", 2, true);
     require_shape(out, {index_t(z.shape(0)), index_t(z.shape(1))}, fn, "out");
+    require_no_overlap(fn, {{"out", out}}, {{"z", z}});
     py::gil_scoped_release release;
     output_activation(loss, op, zp, z.shape(0), z.shape(1));
   }, py::arg("z"), py::arg("loss"), py::arg("out"));
@@ -139,6 +154,10 @@ void bind_kernels(py::module_& m) {
     float* gp = data_of(grad, fn, "grad", 2, true);
     require_shape(grad, {n, k}, fn, "grad");
     const float* swp = optional_weights(sw, n, fn);
+    if (sw)
+      require_no_overlap(fn, {{"grad", grad}}, {{"z", z}, {"y", y}, {"sample_weight", *sw}});
+    else
+      require_no_overlap(fn, {{"grad", grad}}, {{"z", z}, {"y", y}});
     std::vector<double> row_loss(static_cast<size_t>(n));
     double total = 0.0;
     {
@@ -160,6 +179,7 @@ void bind_kernels(py::module_& m) {
     elementwise_same_shape(param, mm, fn, "m");
     elementwise_same_shape(param, v, fn, "v");
     NNFAST_CHECK(step >= 1, fn, "step must be >= 1, got ", step);
+    require_no_overlap(fn, {{"param", param}, {"m", mm}, {"v", v}}, {{"grad", grad}});
     const AdamStep s{adam_learning_rate(lr, beta1, beta2, step), beta1, beta2, eps};
     py::gil_scoped_release release;
     adam_update(p, g, mp, vp, index_t(param.size()), s, alpha, scale);
@@ -175,6 +195,7 @@ void bind_kernels(py::module_& m) {
     float* vp = data_of(vel, fn, "velocity", -1, true);
     elementwise_same_shape(param, grad, fn, "grad");
     elementwise_same_shape(param, vel, fn, "velocity");
+    require_no_overlap(fn, {{"param", param}, {"velocity", vel}}, {{"grad", grad}});
     py::gil_scoped_release release;
     sgd_update(p, g, vp, index_t(param.size()), lr, momentum, nesterov, alpha, scale);
   }, py::arg("param"), py::arg("grad"), py::arg("velocity"), py::kw_only(), py::arg("learning_rate"),

@@ -16,6 +16,9 @@ Conventions
   scikit-learn's ``coefs_`` / ``intercepts_``.
 - **Outputs.** Functions return new arrays unless an ``out=`` array is given, which is
   written in place and returned. Optimizer updates work in place and return ``None``.
+  An array a function writes (``out``, ``param``, ``m``, ``v``, ``velocity``) must not
+  share memory with any other argument: that is a ``ValueError`` naming both (a blocked,
+  threaded kernel would read what it has already overwritten).
 - **Names.** Activations are ``"identity"``, ``"logistic"``, ``"tanh"``, ``"relu"``.
   Output heads (activation + loss, always the canonical-link pair, so the gradient with
   respect to the pre-activation ``z`` is ``f(z) - y``) are ``"softmax_cross_entropy"``,
