@@ -1,6 +1,8 @@
 // Argument checks and conversions of the bindings (see arguments.hpp).
 #include "arguments.hpp"
 
+#include <cstdint>
+
 namespace nnfast::bindings {
 
 std::string where(const char* fn, const char* name) { return std::string("[") + fn + "] " + name; }
@@ -30,6 +32,13 @@ void require_shape(const py::array& a, std::initializer_list<index_t> shape, con
   if (!ok) throw py::value_error(where(fn, name) + " has shape " + shape_string(a) + ", expected " + want);
 }
 
+void require_aligned(const py::array& a, const char* fn, const char* name) {
+  if (a.size() > 0 && reinterpret_cast<std::uintptr_t>(a.data()) % std::uintptr_t(a.itemsize()) != 0)
+    throw py::value_error(where(fn, name) + " is not aligned to its " +
+                          std::to_string(a.itemsize()) +
+                          "-byte items (a view at an odd offset of a buffer?): pass a copy");
+}
+
 ConstMatrixView matrix(py::array& a, const char* fn, const char* name, bool trans) {
   const float* p = data_of(a, fn, name, 2);
   ConstMatrixView v{p, index_t(a.shape(0)), index_t(a.shape(1)), index_t(a.shape(1)), 1};
@@ -46,6 +55,7 @@ namespace {
 InputRows input_rows(py::array& X, const char* fn) {
   const bool is_double = X.dtype().equal(py::dtype::of<double>());
   if (!is_double) require_dtype(X, py::dtype::of<float>(), fn, "X");
+  require_aligned(X, fn, "X");
   if (X.ndim() != 2) throw py::value_error(where(fn, "X") + " must be 2-D");
   const py::ssize_t item = X.itemsize();
   const index_t rows = X.shape(0), cols = X.shape(1);
@@ -71,6 +81,7 @@ py::array csr_part(const py::handle& X, const char* attr, const char* fn, const 
     throw py::type_error(where(fn, name.c_str()) + " must be " + dtypes + ", got " +
                          std::string(py::str(a.dtype())));
   if (a.ndim() != 1) throw py::value_error(where(fn, name.c_str()) + " must be 1-D");
+  require_aligned(a, fn, name.c_str());
   if (a.size() > 1 && a.strides(0) != a.itemsize())
     throw py::value_error(where(fn, name.c_str()) + " must be contiguous");
   return a;

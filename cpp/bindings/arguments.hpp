@@ -39,10 +39,15 @@ struct Named {
 void require_no_overlap(const char* fn, std::initializer_list<Named> written,
                         std::initializer_list<Named> read);
 
-// The data of a C-contiguous array of T and the given rank (-1: any rank).
+// The array's data must sit at a multiple of its item size (a view at an odd byte offset of
+// a byte buffer does not; the kernels' loads assume it, and UBSan flags them): ValueError.
+void require_aligned(const py::array& a, const char* fn, const char* name);
+
+// The data of a C-contiguous, aligned array of T and the given rank (-1: any rank).
 template <class T = float>
 T* data_of(py::array& a, const char* fn, const char* name, int ndim, bool writable = false) {
   require_dtype(a, py::dtype::of<T>(), fn, name);
+  require_aligned(a, fn, name);
   if (ndim >= 0 && a.ndim() != ndim)
     throw py::value_error(where(fn, name) + " must be " + std::to_string(ndim) + "-D, got " +
                           std::to_string(a.ndim()) + "-D");

@@ -242,6 +242,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             and X.shape[0] > 0
             and X.shape[1] == self.n_features_in_
             and X.flags.c_contiguous
+            and X.flags.aligned
             and not hasattr(self, "feature_names_in_")
         )
 

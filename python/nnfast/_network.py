@@ -53,11 +53,14 @@ def as_core_input(X):
     """X itself when _core can read it (dense with contiguous rows, or canonical CSR),
     else a converted copy.
 
-    Row slices of a bigger C array pass through without a copy; Fortran-ordered input
-    is converted once, here (_core never converts silently). Sparse input: see as_csr.
+    Row slices of a bigger C array pass through without a copy; Fortran-ordered or
+    misaligned input is converted once, here (_core never converts silently). Sparse
+    input: see as_csr.
     """
     if sp.issparse(X):
         return as_csr(X)
+    if not X.flags.aligned:  # a view at an odd byte offset: _core reads whole items
+        return np.array(X, order="C")
     if X.ndim == 2 and X.shape[1] > 1 and X.strides[1] != X.itemsize:
         return np.ascontiguousarray(X)
     if X.ndim == 2 and X.shape[0] > 1 and X.strides[0] <= 0:
@@ -80,7 +83,8 @@ def as_csr(X):
     if csr.dtype not in (np.float32, np.float64):
         csr = csr.astype(np.float64)
     parts = (csr.data, csr.indices, csr.indptr)
-    if not csr.has_canonical_format or not all(a.flags.c_contiguous for a in parts):
+    if not csr.has_canonical_format or not all(a.flags.c_contiguous and a.flags.aligned
+                                               for a in parts):
         csr = csr.copy() if csr is X else csr
         csr.sum_duplicates()  # sorts the indices, merges duplicates
         csr.data, csr.indices, csr.indptr = (np.ascontiguousarray(a) for a in
@@ -89,8 +93,8 @@ def as_csr(X):
 
 
 def as_float32(a):
-    """A float32 C-contiguous array (no copy when it already is one)."""
-    return np.ascontiguousarray(a, dtype=np.float32)
+    """A float32 C-contiguous, aligned array (no copy when it already is one)."""
+    return np.require(a, dtype=np.float32, requirements=["C", "A"])
 
 
 def predictor(activation, out_activation, n_layers):

@@ -307,16 +307,30 @@ def output_loss(z, y, loss="softmax_cross_entropy", sample_weight=None):
         The weighted mean loss ``L``.
     grad : ndarray, float32, shape (n, k)
         ``dL/dz``.
+
+    Raises
+    ------
+    ValueError
+        For ``n == 0`` or ``k == 0``, or sample weights that are negative, not finite or
+        sum to 0 (the mean is then undefined).
     """
     fn = "output_loss"
     head = _enum(fn, _core.Loss, loss)
     z = _check(fn, "z", z, ndim=2)
     y = _check(fn, "y", y, z.shape)
+    if z.shape[0] == 0:
+        raise ValueError(f"[{fn}] z has no rows: the mean loss of no sample is undefined")
+    weight_sum = float(z.shape[0])
     if sample_weight is not None:
         _check(fn, "sample_weight", sample_weight, (z.shape[0],))
+        if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
+            raise ValueError(f"[{fn}] sample_weight must be finite and >= 0")
+        weight_sum = float(sample_weight.sum(dtype=np.float64))
+        if not weight_sum > 0:
+            raise ValueError(f"[{fn}] sample_weight sums to {weight_sum}: the weighted mean "
+                             "needs a positive total")
     grad = np.empty_like(z)
     total = _core.loss_forward_backward(z, y, head, grad, sample_weight)
-    weight_sum = z.shape[0] if sample_weight is None else float(sample_weight.sum(dtype=np.float64))
     grad /= np.float32(weight_sum)
     return total / weight_sum, grad
 
