@@ -29,7 +29,9 @@ inline float activate(float x) {
   } else if constexpr (A == Activation::tanh) {
     return std::tanh(x);
   } else if constexpr (A == Activation::relu) {
-    return x > 0.0f ? x : 0.0f;  // a select, so it vectorizes
+    // A select, so it vectorizes; NaN fails the test and stays NaN (a NaN weight must
+    // stay visible in the output, as in NumPy and scikit-learn), -0 becomes +0.
+    return x <= 0.0f ? 0.0f : x;
   } else {
     return x;
   }

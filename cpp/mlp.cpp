@@ -12,6 +12,8 @@
 #include "mlp.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <cstring>
 #include <optional>
 
@@ -143,7 +145,8 @@ struct LayerUpdate {
   double* l2_parts;
   float alpha;
   const OptimizerConfig* opt;
-  float learning_rate = 0.0f, scale = 0.0f;  // the batch's
+  AdamStep adam = {};                         // the batch's (adam)
+  float learning_rate = 0.0f, scale = 0.0f;  // the batch's (sgd), both
 
   index_t w_chunks() const { return chunks_of(layer->fan_in * layer->fan_out); }
   index_t count() const { return w_chunks() + chunks_of(layer->fan_out); }
@@ -158,7 +161,7 @@ struct LayerUpdate {
     if (coef) l2_parts[c] = sum_of_squares(p, len);
     if (opt->kind == OptimizerConfig::Kind::adam) {
       adam_update(p, g, (coef ? first_w : first_b) + off, (coef ? second_w : second_b) + off,
-                  len, {learning_rate, opt->beta1, opt->beta2, opt->epsilon}, decay, scale);
+                  len, adam, decay, scale);
     } else {
       sgd_update(p, g, (coef ? first_w : first_b) + off, len, learning_rate, opt->momentum,
                  opt->nesterov, decay, scale);
@@ -435,11 +438,20 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     if (pending.update) finish_batch();
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {rows, 0, m}, &csr_scratch};
     forward_backward(team, threads, net, buf, in, m, grad_w, grad_b, false);
-    const float learning_rate =
-        adam ? adam_learning_rate(opt.learning_rate, opt.beta1, opt.beta2, ++*state.step)
-             : opt.learning_rate;
-    for (auto& u : updates) u.learning_rate = learning_rate, u.scale = float(1.0 / sw_sum);
-    pending = {true, weighted_loss_sum(buf, m), sw_sum, threads};
+    const AdamStep step =
+        adam ? adam_step(opt.learning_rate, opt.beta1, opt.beta2, opt.epsilon, ++*state.step)
+             : AdamStep{};
+    for (auto& u : updates)
+      u.adam = step, u.learning_rate = float(opt.learning_rate), u.scale = float(1.0 / sw_sum);
+    const double weighted_loss = weighted_loss_sum(buf, m);
+    if (!std::isfinite(weighted_loss)) {
+      // Diverged: the gradient of a non-finite loss is no direction. Stop here, before
+      // applying it; the caller restores its parameters (see EpochResult::diverged).
+      result.loss_sum = std::numeric_limits<double>::quiet_NaN();
+      result.diverged = true;
+      return result;
+    }
+    pending = {true, weighted_loss, sw_sum, threads};
   }
   if (pending.update) {
     team.run(update_all.count(), update_all, pending.threads);

@@ -57,8 +57,8 @@ struct InputRows {
 struct OptimizerConfig {
   enum class Kind { adam, sgd };
   Kind kind = Kind::adam;
-  float learning_rate = 1e-3f;
-  float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-8f;  // adam
+  double learning_rate = 1e-3;                         // adam: the base rate
+  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;   // adam (double: see AdamStep)
   float momentum = 0.0f;                                // sgd
   bool nesterov = false;
 };
@@ -77,6 +77,7 @@ struct EpochResult {
   double loss_sum = 0.0;  // sum over batches of batch_loss * sum(batch sample weights)
   index_t batches = 0;
   bool stopped = false;
+  bool diverged = false;  // a batch's loss was not finite: the epoch ended before its update
 };
 
 // One pass over X[order] in mini-batches, scikit-learn's update rule (see _core.pyi).

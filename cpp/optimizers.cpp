@@ -17,10 +17,14 @@ double sum_of_squares(const float*, index_t);
 }  // namespace avx2
 #endif
 
-float adam_learning_rate(float learning_rate, float beta1, float beta2, std::int64_t t) {
+AdamStep adam_step(double learning_rate, double beta1, double beta2, double epsilon,
+                   std::int64_t t) {
   const double td = double(t);
-  return float(learning_rate * std::sqrt(1.0 - std::pow(double(beta2), td)) /
-               (1.0 - std::pow(double(beta1), td)));
+  // -expm1(t log b) is 1 - b^t without cancellation when b is within 1e-8 of 1.
+  const double bias1 = -std::expm1(td * std::log(beta1));
+  const double bias2 = -std::expm1(td * std::log(beta2));
+  return {float(learning_rate * std::sqrt(bias2) / bias1), float(beta1), float(beta2),
+          float(1.0 - beta1), float(1.0 - beta2), float(epsilon)};
 }
 
 void adam_update(float* param, const float* grad, float* m, float* v, index_t n,

@@ -5,9 +5,14 @@
 
 namespace nnfast {
 
+// One Adam step's constants in float32, computed in double from the double hyperparameters
+// (adam_step): beta_2 = 1 - 1e-8 rounds to 1.0f, but 1 - beta_2 is kept as 1e-8f and the
+// bias correction sqrt(1 - b2^t) stays positive, so the step is not 0.
 struct AdamStep {
   float learning_rate;  // the bias-corrected rate lr * sqrt(1 - b2^t) / (1 - b1^t)
-  float beta1, beta2, epsilon;
+  float beta1, beta2;
+  float one_minus_beta1, one_minus_beta2;
+  float epsilon;
 };
 
 // Adam with epsilon added to the uncorrected sqrt(v) (scikit-learn's and Keras' form):
@@ -15,8 +20,9 @@ struct AdamStep {
 void adam_update(float* param, const float* grad, float* m, float* v, index_t n,
                  const AdamStep& step, float alpha, float grad_scale);
 
-// The bias-corrected Adam rate for step t >= 1 (computed in double).
-float adam_learning_rate(float learning_rate, float beta1, float beta2, std::int64_t t);
+// The constants of Adam's step t >= 1, computed in double.
+AdamStep adam_step(double learning_rate, double beta1, double beta2, double epsilon,
+                   std::int64_t t);
 
 // velocity = momentum * velocity - lr * g;
 // param += nesterov ? momentum * velocity - lr * g : velocity.

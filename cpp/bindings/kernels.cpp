@@ -171,7 +171,7 @@ void bind_kernels(py::module_& m) {
   }, py::arg("z"), py::arg("y"), py::arg("loss"), py::arg("grad"), py::arg("sample_weight") = py::none());
 
   m.def("adam_update", [](py::array param, py::array grad, py::array mm, py::array v, std::int64_t step,
-                          float lr, float beta1, float beta2, float eps, float alpha, float scale) {
+                          double lr, double beta1, double beta2, double eps, float alpha, float scale) {
     const char* fn = "adam_update";
     float* p = data_of(param, fn, "param", -1, true);
     const float* g = data_of(grad, fn, "grad", -1);
@@ -182,12 +182,12 @@ void bind_kernels(py::module_& m) {
     elementwise_same_shape(param, v, fn, "v");
     NNFAST_CHECK(step >= 1, fn, "step must be >= 1, got ", step);
     require_no_overlap(fn, {{"param", param}, {"m", mm}, {"v", v}}, {{"grad", grad}});
-    const AdamStep s{adam_learning_rate(lr, beta1, beta2, step), beta1, beta2, eps};
+    const AdamStep s = adam_step(lr, beta1, beta2, eps, step);
     py::gil_scoped_release release;
     adam_update(p, g, mp, vp, index_t(param.size()), s, alpha, scale);
   }, py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::kw_only(), py::arg("step"),
-     py::arg("learning_rate"), py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f,
-     py::arg("epsilon") = 1e-8f, py::arg("alpha") = 0.0f, py::arg("grad_scale") = 1.0f);
+     py::arg("learning_rate"), py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+     py::arg("epsilon") = 1e-8, py::arg("alpha") = 0.0f, py::arg("grad_scale") = 1.0f);
 
   m.def("sgd_update", [](py::array param, py::array grad, py::array vel, float lr, float momentum,
                          bool nesterov, float alpha, float scale) {

@@ -31,7 +31,7 @@ struct SignalCheck {
 
 void bind_network(py::module_& m) {
   py::class_<OptimizerConfig>(m, "OptimizerConfig")
-      .def(py::init([](const std::string& kind, float lr, float b1, float b2, float eps,
+      .def(py::init([](const std::string& kind, double lr, double b1, double b2, double eps,
                        float momentum, bool nesterov) {
              if (kind != "adam" && kind != "sgd")
                throw py::value_error("[OptimizerConfig] kind must be 'adam' or 'sgd', got '" + kind + "'");
@@ -41,8 +41,8 @@ void bind_network(py::module_& m) {
              c.momentum = momentum, c.nesterov = nesterov;
              return c;
            }),
-           py::arg("kind"), py::arg("learning_rate"), py::arg("beta1") = 0.9f,
-           py::arg("beta2") = 0.999f, py::arg("epsilon") = 1e-8f, py::arg("momentum") = 0.0f,
+           py::arg("kind"), py::arg("learning_rate"), py::arg("beta1") = 0.9,
+           py::arg("beta2") = 0.999, py::arg("epsilon") = 1e-8, py::arg("momentum") = 0.0f,
            py::arg("nesterov") = false)
       .def_readwrite("learning_rate", &OptimizerConfig::learning_rate);
 

@@ -20,6 +20,10 @@ void predict_checked(const Network& net, const InputRows& X, MatrixView out) {
     py::gil_scoped_release release;
     finite = predict(net, X, out);
   }
+  if (!finite && X.is_double)  // a finite float64 beyond float32's range turns infinite
+    throw py::value_error(
+        "Input X contains NaN or infinity, or a value beyond float32's range (|x| > "
+        "3.4028235e+38; nnfast computes in float32).");
   if (!finite) throw py::value_error("Input X contains NaN or infinity.");
 }
 

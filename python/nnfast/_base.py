@@ -4,17 +4,26 @@ name so the two can be read side by side. The solvers live in _stochastic_solver
 and _lbfgs_solver.py, the array-level work in _network.py.
 """
 
+import copy
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._checks import (
+    as_parameter_list,
+    check_float32_hyperparameters,
+    check_float32_range,
+    check_parameters,
+    check_sample_weight,
+)
 from ._lbfgs_solver import LbfgsSolverMixin
-from ._network import all_finite, as_core_input, as_float32, init_layer, predictor
+from ._network import as_core_input, as_float32, init_layer, predictor
 from ._stochastic_solver import StochasticSolverMixin
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -126,15 +135,40 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
         return sizes
 
+    @contextmanager
+    def _unchanged_on_error(self):
+        """A fit or partial_fit that raises (bad input, divergence, Ctrl-C outside the
+        epoch loop) leaves the estimator exactly as it was before the call: a diverging
+        refit does not destroy the previous model, and a failed first fit leaves it
+        unfitted. The saved copy costs one copy of the parameters and optimizer state."""
+        saved = {k: v if k == "_predictor" else copy.deepcopy(v)
+                 for k, v in self.__dict__.items()}
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        with self._unchanged_on_error():
+            self._fit_unguarded(X, y, sample_weight, incremental)
+        return self
+
+    def _fit_unguarded(self, X, y, sample_weight, incremental):
+        check_float32_hyperparameters(self)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
         hidden_layer_sizes = self._hidden_layer_sizes()
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        check_float32_range("X", X)
+        check_float32_range("y", y)
         X = as_core_input(X)  # sparse: CSR, never densified
         if sample_weight is not None:
-            sample_weight = as_float32(_check_sample_weight(sample_weight, X))
+            sample_weight = check_sample_weight(sample_weight, X)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
@@ -145,22 +179,16 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             self._initialize(y, layer_units)
         else:
             self._check_same_architecture(layer_units)
-        if self.solver in _STOCHASTIC_SOLVERS and not hasattr(self, "loss_curve_"):
-            self._init_stochastic_bookkeeping()  # a warm start from an lbfgs fit
+            check_parameters(self)  # assigned or unpickled weights: float32, finite
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._prepare_stopping_bookkeeping()
 
         Y = as_float32(y)
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, y, sample_weight, incremental)
         else:
             self._fit_lbfgs(X, Y, sample_weight)
-
-        if not all_finite(self.coefs_ + self.intercepts_):
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
-            )
         self._prepare_predictor()
-        return self
 
     def _initialize(self, y, layer_units):
         """First fit (or a fit without warm_start): fresh weights and bookkeeping."""
@@ -189,6 +217,21 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             return "softmax"
         return "logistic"  # binary and multilabel
 
+    def _prepare_stopping_bookkeeping(self):
+        """loss_curve_ and the stopping records, for a stochastic fit: new when there are
+        none (a warm start from an lbfgs fit), and matching early_stopping when a warm
+        start switched it since the last fit (each mode keeps its own records)."""
+        if not hasattr(self, "loss_curve_"):
+            self._init_stochastic_bookkeeping()
+        elif self.early_stopping and getattr(self, "validation_scores_", None) is None:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        elif not self.early_stopping and getattr(self, "best_loss_", None) is None:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
     def _init_stochastic_bookkeeping(self):
         self.loss_curve_ = []
         self._no_improvement_count = 0
@@ -203,7 +246,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
 
     def _check_same_architecture(self, layer_units):
         """warm_start / partial_fit continue the existing weights, which must fit."""
-        expected = [c.shape for c in self.coefs_]
+        expected = [np.shape(c) for c in self.coefs_]
         got = list(zip(layer_units[:-1], layer_units[1:]))
         if expected != got:
             raise ValueError(
@@ -228,7 +271,20 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
                 if X.dtype not in _FAST_DTYPES:
                     X = X.astype(np.float64)
             X = as_core_input(X)
-        return self._predictor_of_fit()(X, self.coefs_, self.intercepts_)
+        coefs, intercepts = self.coefs_, self.intercepts_
+        if type(coefs) is not list or type(intercepts) is not list:
+            coefs = as_parameter_list("coefs_", coefs)  # a tuple, as scikit-learn allows
+            intercepts = as_parameter_list("intercepts_", intercepts)
+        try:
+            return self._predictor_of_fit()(X, coefs, intercepts)
+        except (TypeError, ValueError):
+            # Arrays _core cannot read (float64, Fortran order, byte-swapped: assigned by a
+            # user) are converted; if none was, the error is about something else.
+            converted = (as_parameter_list("coefs_", coefs),
+                         as_parameter_list("intercepts_", intercepts))
+            if all(a is b for a, b in zip(converted[0] + converted[1], coefs + intercepts)):
+                raise
+            return self._predictor_of_fit()(X, *converted)
 
     def _is_plain_float_array(self, X):
         """The fast lane of predict (single-row latency is mostly validation): a 2-D
@@ -269,6 +325,10 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        if "coefs_" in self.__dict__:
+            # A pickle is trusted code, but its arrays may have been edited or written by
+            # another version: wrong shapes, dtypes or byte order are a ValueError here.
+            check_parameters(self, require_finite=False)  # NaN weights predict NaN
         try:
             self._prepare_predictor()
         except (AttributeError, KeyError):

@@ -159,6 +159,8 @@ def train_epoch(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
     before the update); grads (dW + alpha*W)/sum(sw), db/sum(sw); then the update.
     Returns sum over batches of loss_b * sum(sw of the batch) (float64) — divide by the
     total weight of `order` to get scikit-learn's epoch loss.
+    A batch whose loss is not finite ends the epoch before its update and returns NaN
+    (the caller restores the parameters it saved).
     KeyboardInterrupt (or any exception from a signal handler) is raised between batches,
     within about a second; parameters and state are then those after the last full batch.
     """
@@ -170,7 +172,7 @@ def predict(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
     X float32 or float64 with contiguous rows, or sparse CSR (read in place, the first
     layer a sparse x dense product). Rows are processed in cache-sized chunks,
     in parallel over chunks. A NaN or infinity in X (or a float64 beyond float32's range)
-    raises ValueError("Input X contains NaN or infinity.")."""
+    raises ValueError naming NaN, infinity (and, for float64 X, float32's range)."""
 
 class Predictor:
     """predict's network prepared once, for repeated calls (the estimators keep one from

@@ -11,7 +11,8 @@ import scipy.optimize
 from sklearn.utils.optimize import _check_optimize_result
 
 from . import _core
-from ._network import OUTPUT_HEADS, ParameterPacking, hidden_codes
+from ._checks import largest_magnitude
+from ._network import OUTPUT_HEADS, ParameterPacking, all_finite, hidden_codes
 
 
 class LbfgsSolverMixin:
@@ -31,6 +32,12 @@ class LbfgsSolverMixin:
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = float(opt_res.fun)
         packing.unpack_into(opt_res.x, self.coefs_, self.intercepts_)
+        if not np.isfinite(self.loss_) or not all_finite(self.coefs_ + self.intercepts_):
+            raise ValueError(
+                f"L-BFGS diverged: the loss is {self.loss_}. Scale the features (for "
+                f"example with sklearn.preprocessing.StandardScaler; the largest |X| is "
+                f"{largest_magnitude(X):.3g}). The estimator is left as it was before "
+                "this call.")
 
     def _lbfgs_objective(self, X, Y, sample_weight, packing):
         """f(packed) -> (loss, packed gradient), both float64, as scipy wants."""

@@ -98,13 +98,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
         ``classes`` (all the labels of every call) is required on the first call.
         """
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        with self._unchanged_on_error():  # classes_ too, if the first call fails
+            if _check_partial_fit_first_call(self, classes):
+                self._label_binarizer = LabelBinarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(classes)
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.

@@ -43,6 +43,8 @@ class BaseOptimizer:
             return
         if [s.shape for s in previous.state1] != [p.shape for p in params]:
             return
+        if not all(np.isfinite(s).all() for s in previous.state1 + previous.state2):
+            return  # an overflowed state would freeze the weights again: start afresh
         self.step = previous.step.copy()
         self.state1 = [s.copy() for s in previous.state1]
         self.state2 = [s.copy() for s in previous.state2]

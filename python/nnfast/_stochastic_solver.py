@@ -14,7 +14,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from . import _core
-from ._network import OUTPUT_HEADS, hidden_codes
+from ._checks import largest_magnitude
+from ._network import OUTPUT_HEADS, all_finite, hidden_codes
 from ._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 
@@ -80,8 +81,6 @@ class StochasticSolverMixin:
         """X: rows-contiguous float32/64; Y: float32 (n, n_outputs) targets for
         _core; y: the same targets as validated (used to score the validation set)."""
         self._prepare_optimizer(incremental)
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
 
         train_idx, validation = None, (None, None, None)
         if self.early_stopping:
@@ -89,6 +88,9 @@ class StochasticSolverMixin:
             validation = self._validation_set(X, y, sample_weight, val_idx)
         n_samples = X.shape[0] if train_idx is None else train_idx.shape[0]
         total_weight = self._total_weight(sample_weight, n_samples, train_idx)
+        if not total_weight > 0:
+            raise ValueError("sample_weight is zero on every training row (those left "
+                             "after the early-stopping split): there is nothing to fit.")
         batch_size = self._effective_batch_size(n_samples)
         sample_idx = np.arange(n_samples, dtype=np.int64)
 
@@ -103,8 +105,8 @@ class StochasticSolverMixin:
                     self._random_state.shuffle(sample_idx)
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
                 summed_loss = self._train_one_epoch(X, Y, sample_weight, order, batch_size)
-                # All-zero weights: _core skips such batches, there is no loss.
-                loss = summed_loss / total_weight if total_weight else np.nan
+                loss = summed_loss / total_weight
+                self._check_epoch_finite(loss, X, incremental)
                 self._record_epoch(loss, n_samples)
                 if self._should_stop(validation) or incremental:
                     break
@@ -124,6 +126,30 @@ class StochasticSolverMixin:
             # in-place training (warm_start, partial_fit) would otherwise modify.
             self.coefs_ = [c.copy() for c in self._best_coefs]
             self.intercepts_ = [b.copy() for b in self._best_intercepts]
+
+    def _check_epoch_finite(self, loss, X, incremental):
+        """After each epoch: a non-finite loss or weight (divergence: _core stops at the
+        first such batch) or optimizer state (Adam's v overflows float32 when gradients
+        pass ~1.8e19: the weights it touches stop moving) is a ValueError, raised on the
+        call where it happened; fit and partial_fit then restore the estimator."""
+        params = self.coefs_ + self.intercepts_
+        state = self._optimizer.state1 + self._optimizer.state2
+        if np.isfinite(loss) and all_finite(params) and all_finite(state):
+            return
+        where = ("this partial_fit call" if incremental
+                 else f"epoch {self.n_iter_ + 1} of this fit")
+        scale = (f"scale the features (for example with sklearn.preprocessing."
+                 f"StandardScaler; the largest |X| is {largest_magnitude(X):.3g})")
+        unchanged = "The estimator is left as it was before this call."
+        if np.isfinite(loss) and all_finite(params):
+            raise ValueError(
+                f"Training overflowed float32 in {where}: the {self.solver} optimizer's "
+                f"state became infinite (gradients beyond ~1e19), which would freeze the "
+                f"weights it touches. {scale[0].upper() + scale[1:]}. {unchanged}")
+        what = f"the loss became {loss}" if not np.isfinite(loss) else "a weight became infinite"
+        raise ValueError(
+            f"Training diverged in {where}: {what}. Try a smaller learning_rate_init "
+            f"(now {self.learning_rate_init!r}) or {scale}. {unchanged}")
 
     @staticmethod
     def _total_weight(sample_weight, n_samples, train_idx):
