@@ -170,6 +170,18 @@ void bind_kernels(py::module_& m) {
     return total;
   }, py::arg("z"), py::arg("y"), py::arg("loss"), py::arg("grad"), py::arg("sample_weight") = py::none());
 
+  m.def("all_finite", [](py::list arrays) {
+    std::vector<std::pair<const float*, index_t>> views;
+    for (auto h : arrays) {
+      auto a = h.cast<py::array>();
+      views.emplace_back(data_of(a, "all_finite", "arrays[i]", -1), index_t(a.size()));
+    }
+    py::gil_scoped_release release;
+    for (const auto& [p, n] : views)
+      if (!all_finite(p, n)) return false;
+    return true;
+  }, py::arg("arrays"));
+
   m.def("adam_update", [](py::array param, py::array grad, py::array mm, py::array v, std::int64_t step,
                           double lr, double beta1, double beta2, double eps, float alpha, float scale) {
     const char* fn = "adam_update";

@@ -118,13 +118,17 @@ def adam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarra
     """scikit-learn's Adam, one pass. g = (grad + alpha * param) * grad_scale;
     m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
     param -= lr * sqrt(1-b2^step)/(1-b1^step) * m / (sqrt(v) + eps). step >= 1 is t after
-    this update's increment."""
+    this update's increment. The constants are computed in double from the double
+    learning_rate, beta1, beta2 (1 - beta kept exactly: beta2 = 1 - 1e-8 is 1.0f)."""
 
 def sgd_update(param: np.ndarray, grad: np.ndarray, velocity: np.ndarray, *,
                learning_rate: float, momentum: float = 0.0, nesterov: bool = False,
                alpha: float = 0.0, grad_scale: float = 1.0) -> None:
     """scikit-learn's SGD. g as in adam_update; velocity = momentum*velocity - lr*g;
     param += momentum*velocity - lr*g if nesterov else velocity."""
+
+def all_finite(arrays: Sequence[np.ndarray]) -> bool:
+    """No NaN or infinity in any of the float32 C-contiguous arrays (one pass each)."""
 
 # --- whole network ----------------------------------------------------------------------
 class OptimizerConfig:

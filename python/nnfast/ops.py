@@ -41,6 +41,8 @@ array([[1.5, 1.5],
        [1.5, 1.5]], dtype=float32)
 """
 
+import numbers
+
 import numpy as np
 
 from . import _core
@@ -91,6 +93,27 @@ def _check(fn, name, arr, shape=None, *, ndim=None, writeable=False):
     return arr
 
 
+def _real(fn, name, value):
+    """``value`` as a float: a Python or NumPy real number (not bool), else TypeError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"[{fn}] {name} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
+def _flag(fn, name, value):
+    """``value`` as a bool: only True/False (or NumPy's), else TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"[{fn}] {name} must be True or False, got {type(value).__name__}")
+    return bool(value)
+
+
+def _integer(fn, name, value):
+    """``value`` as an int: a Python or NumPy integer (not bool), else TypeError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"[{fn}] {name} must be an integer, got {type(value).__name__}")
+    return int(value)
+
+
 def _out(fn, out, shape):
     """A new float32 array of ``shape`` when ``out`` is None, else the checked ``out``."""
     if out is None:
@@ -132,6 +155,8 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     """
     a = _check("gemm", "a", a, ndim=2)
     b = _check("gemm", "b", b, ndim=2)
+    trans_a, trans_b = _flag("gemm", "trans_a", trans_a), _flag("gemm", "trans_b", trans_b)
+    alpha, beta = _real("gemm", "alpha", alpha), _real("gemm", "beta", beta)
     m, k = a.shape[::-1] if trans_a else a.shape
     k_b, n = b.shape[::-1] if trans_b else b.shape
     if k != k_b:
@@ -200,7 +225,7 @@ def dense_backward(dz, x, w, *, need_dx=True):
     dz = _check("dense_backward", "dz", dz, (x.shape[0], w.shape[1]))
     dw = np.empty_like(w)
     db = np.empty(w.shape[1], dtype=np.float32)
-    dx = np.empty_like(x) if need_dx else None
+    dx = np.empty_like(x) if _flag("dense_backward", "need_dx", need_dx) else None
     _core.dense_backward(dz, x, w, dw, db, dx)
     return dx, dw, db
 
@@ -388,13 +413,29 @@ def adam_update(param, grad, m, v, *, step, learning_rate=1e-3, beta1=0.9, beta2
     step : int
         ``t >= 1``, the number of this update (1 for the first).
     learning_rate, beta1, beta2, epsilon, alpha, grad_scale : float
+        The step size and bias correction are computed in float64 from these, so a
+        ``beta2`` such as ``1 - 1e-8`` (1.0 in float32) still gives a nonzero step.
+
+    Raises
+    ------
+    TypeError
+        An array that is not a float32 ndarray, or a scalar of the wrong type.
+    ValueError
+        Shapes that differ, a non-contiguous, misaligned or read-only array, arrays that
+        share memory, ``step < 1``, or a ``beta`` outside [0, 1).
     """
-    _check_state("adam_update", param, grad=grad, m=m, v=v)
+    fn = "adam_update"
+    _check_state(fn, param, grad=grad, m=m, v=v)
+    step = _integer(fn, "step", step)
     if step < 1:
-        raise ValueError(f"[adam_update] step must be >= 1 (the first update is 1), got {step}")
-    _core.adam_update(param, grad, m, v, step=step, learning_rate=learning_rate,
-                      beta1=beta1, beta2=beta2, epsilon=epsilon, alpha=alpha,
-                      grad_scale=grad_scale)
+        raise ValueError(f"[{fn}] step must be >= 1 (the first update is 1), got {step}")
+    scalars = {name: _real(fn, name, value) for name, value in (
+        ("learning_rate", learning_rate), ("beta1", beta1), ("beta2", beta2),
+        ("epsilon", epsilon), ("alpha", alpha), ("grad_scale", grad_scale))}
+    for name in ("beta1", "beta2"):
+        if not 0.0 <= scalars[name] < 1.0:
+            raise ValueError(f"[{fn}] {name} must be in [0, 1), got {scalars[name]}")
+    _core.adam_update(param, grad, m, v, step=step, **scalars)
 
 
 def sgd_update(param, grad, velocity, *, learning_rate=1e-3, momentum=0.0, nesterov=False,
@@ -415,9 +456,12 @@ def sgd_update(param, grad, velocity, *, learning_rate=1e-3, momentum=0.0, neste
     learning_rate, momentum, alpha, grad_scale : float
     nesterov : bool
     """
-    _check_state("sgd_update", param, grad=grad, velocity=velocity)
-    _core.sgd_update(param, grad, velocity, learning_rate=learning_rate, momentum=momentum,
-                     nesterov=nesterov, alpha=alpha, grad_scale=grad_scale)
+    fn = "sgd_update"
+    _check_state(fn, param, grad=grad, velocity=velocity)
+    _core.sgd_update(param, grad, velocity, learning_rate=_real(fn, "learning_rate", learning_rate),
+                     momentum=_real(fn, "momentum", momentum),
+                     nesterov=_flag(fn, "nesterov", nesterov), alpha=_real(fn, "alpha", alpha),
+                     grad_scale=_real(fn, "grad_scale", grad_scale))
 
 
 # --- machine ------------------------------------------------------------------------------------
