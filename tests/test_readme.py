@@ -18,7 +18,8 @@ def test_readme_has_examples_and_commands():
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_readme_example_runs(index):
+def test_readme_example_runs(index, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # an example may write a file
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. ConvergenceWarning of a short example fit
         exec(compile(BLOCKS[index], f"README example {index}", "exec"), {})

@@ -6,6 +6,7 @@ its attributes; the arithmetic runs in float32 C++ kernels (``nnfast._core``).
 """
 
 from . import _core, ops
+from ._model_file import load, save
 from ._multilayer_perceptron import MLPClassifier, MLPRegressor
 from ._threads import MAX_THREADS, get_num_threads, set_num_threads
 
@@ -17,7 +18,9 @@ __all__ = [
     "MLPClassifier",
     "MLPRegressor",
     "get_num_threads",
+    "load",
     "ops",
+    "save",
     "set_num_threads",
     "__version__",
 ]

@@ -1,0 +1,405 @@
+"""nnfast.save / nnfast.load: a fitted estimator in a safetensors file, not a pickle.
+
+Format (version 1)
+------------------
+A safetensors file (https://github.com/huggingface/safetensors): an 8-byte header
+length, a JSON header, then raw little-endian tensors. Loading it executes no code,
+and safetensors itself rejects a header or tensor offsets that do not fit the file.
+
+Tensors, by name (float32 unless said):
+- ``coefs.{i}``, ``intercepts.{i}``: the weights, scikit-learn's ``coefs_`` /
+  ``intercepts_``;
+- ``best_coefs.{i}``, ``best_intercepts.{i}``: the early-stopping snapshot;
+- ``optimizer.state1.{i}``, ``optimizer.state2.{i}``, ``optimizer.step`` (int64, (1,)):
+  Adam's m and v (SGD: velocities only) and Adam's t, so training continues exactly;
+- ``random_state.keys`` (uint32, (624,)): the MT19937 state of the shuffling.
+
+The header's ``__metadata__`` (string values) holds ``format`` = "nnfast",
+``format_version``, ``nnfast_version``, ``class`` (MLPClassifier or MLPRegressor), and
+JSON strings: ``params`` (get_params()), ``attributes`` (the other fitted attributes:
+n_features_in_, loss_curve_, classes_, ...), ``optimizer`` (kind and its
+hyperparameters), ``random_state`` (MT19937 position and Gaussian cache), and ``checksum``: the SHA-256 of
+every other metadata field and every tensor's name, dtype, shape and bytes (see
+``checksum``), so a flipped bit anywhere is caught (safetensors has no checksum).
+
+Everything read is checked (names, dtypes, shapes, the chain of layer sizes, value
+types) before an estimator is built: a truncated, corrupted or hostile file is a
+ValueError, never a crash, never executed, never a large allocation (every tensor lies
+inside the file).
+"""
+
+import hashlib
+import json
+import os
+
+import numpy as np
+
+from ._checks import check_parameters
+
+FORMAT = "nnfast"
+FORMAT_VERSION = 1
+
+# Fitted attributes stored as JSON, with the Python types they must have on load.
+_ATTRIBUTE_TYPES = {
+    "n_features_in_": int, "n_outputs_": int, "n_layers_": int, "n_iter_": int, "t_": int,
+    "out_activation_": str, "loss_": float, "loss_curve_": list, "best_loss_": (float, type(None)),
+    "validation_scores_": (list, type(None)), "best_validation_score_": (float, type(None)),
+    "_no_improvement_count": int,
+}
+_OUT_ACTIVATIONS = {"MLPClassifier": {"logistic", "softmax"},
+                    "MLPRegressor": {"identity", "exp"}}
+_Y_TYPES = {"binary", "multiclass", "multilabel-indicator"}
+_CLASS_KINDS = {"b": bool, "i": int, "u": int, "f": float, "U": str, "O": None}
+
+
+class ModelFileError(ValueError):
+    """A file that is not a valid nnfast model file (a ValueError)."""
+
+
+def _safetensors():
+    try:
+        import safetensors.numpy  # noqa: F401
+        from safetensors import safe_open
+    except ImportError:
+        raise ImportError("nnfast.save and nnfast.load need the safetensors package: "
+                          "pip install 'nnfast[io]' (or pip install safetensors)") from None
+    return safetensors.numpy, safe_open
+
+
+# --- save ------------------------------------------------------------------------------------
+def save(model, path):
+    """Save a fitted MLPClassifier or MLPRegressor to a safetensors file.
+
+    The file holds the weights, the optimizer state (training continues where it
+    stopped, after ``nnfast.load``, with ``warm_start`` or ``partial_fit``), the
+    hyperparameters and the fitted attributes; no pickle, so loading runs no code.
+
+    Parameters
+    ----------
+    model : MLPClassifier or MLPRegressor
+        A fitted estimator.
+    path : str or os.PathLike
+        The file to write (conventionally ``*.safetensors``); replaced if it exists.
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not an nnfast estimator.
+    sklearn.exceptions.NotFittedError
+        ``model`` is not fitted.
+    ValueError
+        A hyperparameter that JSON cannot hold (``random_state`` as a RandomState
+        instance is saved as None).
+    ImportError
+        safetensors is not installed (``pip install 'nnfast[io]'``).
+    """
+    from ._base import BaseMultilayerPerceptron
+
+    if not isinstance(model, BaseMultilayerPerceptron):
+        raise TypeError(f"model must be an nnfast MLPClassifier or MLPRegressor, "
+                        f"got {type(model).__name__}")
+    model._check_fitted()
+    st_numpy, _ = _safetensors()
+    tensors, metadata = _encode(model)
+    metadata["checksum"] = checksum(metadata, tensors)
+    st_numpy.save_file(tensors, os.fspath(path), metadata=metadata)
+
+
+def checksum(metadata, tensors):
+    """``"sha256:<hex>"`` of the metadata (but its checksum) and the tensors, in
+    sorted order of their names, each with its dtype and shape."""
+    h = hashlib.sha256()
+    for key in sorted(k for k in metadata if k != "checksum"):
+        h.update(f"{key}\0{metadata[key]}\0".encode())
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return "sha256:" + h.hexdigest()
+
+
+def _encode(model):
+    from . import __version__
+
+    tensors = {}
+    for name, arrays in (("coefs", model.coefs_), ("intercepts", model.intercepts_),
+                         ("best_coefs", getattr(model, "_best_coefs", [])),
+                         ("best_intercepts", getattr(model, "_best_intercepts", []))):
+        for i, a in enumerate(arrays):
+            tensors[f"{name}.{i}"] = np.ascontiguousarray(a, dtype=np.float32)
+    optimizer = getattr(model, "_optimizer", None)
+    optimizer_meta = None
+    if optimizer is not None:
+        for i, a in enumerate(optimizer.state1):
+            tensors[f"optimizer.state1.{i}"] = np.ascontiguousarray(a)
+        for i, a in enumerate(optimizer.state2):
+            tensors[f"optimizer.state2.{i}"] = np.ascontiguousarray(a)
+        tensors["optimizer.step"] = np.ascontiguousarray(optimizer.step, dtype=np.int64)
+        optimizer_meta = {k: v for k, v in vars(optimizer).items()
+                          if k not in ("step", "state1", "state2")}
+        optimizer_meta["kind"] = optimizer.kind
+    random_meta = None
+    rs = getattr(model, "_random_state", None)
+    if isinstance(rs, np.random.RandomState):
+        kind, keys, pos, has_gauss, cached = rs.get_state()
+        tensors["random_state.keys"] = np.ascontiguousarray(keys, dtype=np.uint32)
+        random_meta = {"pos": int(pos), "has_gauss": int(has_gauss), "cached_gaussian": cached}
+
+    params = model.get_params()
+    if not isinstance(params["random_state"], (int, type(None))):
+        params["random_state"] = None
+    if isinstance(params["hidden_layer_sizes"], np.ndarray):
+        params["hidden_layer_sizes"] = params["hidden_layer_sizes"].tolist()
+    attributes = {k: _plain(getattr(model, k)) for k in _ATTRIBUTE_TYPES if hasattr(model, k)}
+    if hasattr(model, "feature_names_in_"):
+        attributes["feature_names_in_"] = [str(n) for n in model.feature_names_in_]
+    if hasattr(model, "classes_"):
+        attributes["classes_"] = {"kind": model.classes_.dtype.kind,
+                                  "values": model.classes_.tolist()}
+        attributes["y_type_"] = model._label_binarizer.y_type_
+    metadata = {
+        "format": FORMAT, "format_version": str(FORMAT_VERSION), "nnfast_version": __version__,
+        "class": type(model).__name__,
+        "params": _dumps(params, "params"), "attributes": _dumps(attributes, "attributes"),
+        "optimizer": _dumps(optimizer_meta, "optimizer"),
+        "random_state": _dumps(random_meta, "random_state"),
+    }
+    return tensors, metadata
+
+
+def _plain(value):
+    """NumPy scalars and lists of them as JSON-ready Python values."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _dumps(value, what):
+    try:
+        return json.dumps(_plain(value))
+    except TypeError as e:
+        raise ValueError(f"cannot save {what}: {e}") from None
+
+
+# --- load ------------------------------------------------------------------------------------
+def load(path):
+    """Load an estimator saved by :func:`nnfast.save`.
+
+    The loaded estimator predicts bitwise identically to the saved one and continues
+    training from its saved optimizer state. Files written by older nnfast versions
+    load (the ``format_version`` field); a newer format is refused with a message.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    model : MLPClassifier or MLPRegressor
+
+    Raises
+    ------
+    FileNotFoundError, OSError
+        The file cannot be read.
+    ValueError
+        The file is not a valid nnfast model file (truncated, corrupted, another
+        format, a newer format version, or inconsistent contents); the message says
+        what is wrong. Loading never executes code from the file.
+    ImportError
+        safetensors is not installed (``pip install 'nnfast[io]'``).
+    """
+    _, safe_open = _safetensors()
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such model file: {path!r}")
+    try:
+        with safe_open(path, framework="numpy") as f:
+            metadata = f.metadata() or {}
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except (OSError, MemoryError):
+        raise
+    except Exception as e:  # safetensors' own error type: header, offsets, dtypes
+        raise ModelFileError(f"{path!r} is not a valid safetensors file: {e}") from None
+    if metadata.get("checksum") != checksum(metadata, tensors):
+        raise ModelFileError(f"{path!r} is corrupted: its checksum does not match its "
+                             "contents")
+    try:
+        return _decode(metadata, tensors)
+    except ModelFileError as e:
+        raise ModelFileError(f"{path!r} is not a valid nnfast model file: {e}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError,
+            RecursionError) as e:
+        raise ModelFileError(f"{path!r} is not a valid nnfast model file: "
+                             f"{type(e).__name__}: {e}") from None
+
+
+def _json(metadata, key, kind):
+    if key not in metadata:
+        raise ModelFileError(f"metadata has no {key!r}")
+    value = json.loads(metadata[key])
+    if not isinstance(value, kind):
+        raise ModelFileError(f"metadata {key!r} must be {kind}, got {type(value).__name__}")
+    return value
+
+
+def _decode(metadata, tensors):
+    from ._multilayer_perceptron import MLPClassifier, MLPRegressor
+
+    if metadata.get("format") != FORMAT:
+        raise ModelFileError(f"format is {metadata.get('format')!r}, expected {FORMAT!r}")
+    version = metadata.get("format_version", "")
+    if not version.isdigit() or not 1 <= int(version) <= FORMAT_VERSION:
+        raise ModelFileError(f"format_version {version!r} is not one this nnfast "
+                             f"(reads 1 to {FORMAT_VERSION}) can read: upgrade nnfast")
+    cls = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}.get(metadata.get("class"))
+    if cls is None:
+        raise ModelFileError(f"class {metadata.get('class')!r} is not an nnfast estimator")
+
+    params = _json(metadata, "params", dict)
+    if isinstance(params.get("hidden_layer_sizes"), list):
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    model = cls()
+    model.set_params(**params)
+    model._validate_params()  # scikit-learn's InvalidParameterError, a ValueError
+
+    attributes = _json(metadata, "attributes", dict)
+    _set_attributes(model, cls.__name__, attributes)
+    _set_weights(model, tensors)
+    _set_optimizer(model, _json(metadata, "optimizer", (dict, type(None))), tensors)
+    _set_random_state(model, _json(metadata, "random_state", (dict, type(None))), tensors)
+    extra = set(tensors) - model.__dict__.pop("_tensors_read")
+    if extra:
+        raise ModelFileError(f"unexpected tensors {sorted(extra)[:5]}")
+    model._prepare_predictor()
+    return model
+
+
+def _set_attributes(model, class_name, attributes):
+    for name, kind in _ATTRIBUTE_TYPES.items():
+        if name not in attributes:
+            if name in ("n_features_in_", "n_outputs_", "n_layers_", "out_activation_"):
+                raise ModelFileError(f"attribute {name} is missing")
+            continue
+        value = attributes[name]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ModelFileError(f"attribute {name} has type {type(value).__name__}")
+        if isinstance(value, list) and not all(isinstance(v, (int, float)) and
+                                               not isinstance(v, bool) for v in value):
+            raise ModelFileError(f"attribute {name} must hold numbers")
+        setattr(model, name, value)
+    for name in ("n_features_in_", "n_outputs_", "n_layers_"):
+        if not 1 <= getattr(model, name) <= 2**31:
+            raise ModelFileError(f"attribute {name}={getattr(model, name)} is out of range")
+    if model.out_activation_ not in _OUT_ACTIVATIONS[class_name]:
+        raise ModelFileError(f"out_activation_={model.out_activation_!r} is not one of "
+                             f"{sorted(_OUT_ACTIVATIONS[class_name])}")
+    if "feature_names_in_" in attributes:
+        names = attributes["feature_names_in_"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names) \
+                or len(names) != model.n_features_in_:
+            raise ModelFileError("feature_names_in_ must be n_features_in_ strings")
+        model.feature_names_in_ = np.asarray(names, dtype=object)
+    if class_name == "MLPClassifier":
+        _set_classes(model, attributes)
+
+
+def _set_classes(model, attributes):
+    from sklearn.preprocessing import LabelBinarizer
+
+    spec, y_type = attributes.get("classes_"), attributes.get("y_type_")
+    if not isinstance(spec, dict) or y_type not in _Y_TYPES:
+        raise ModelFileError("classes_ and y_type_ are missing or malformed")
+    kind, values = spec.get("kind"), spec.get("values")
+    if kind not in _CLASS_KINDS or not isinstance(values, list) or not values:
+        raise ModelFileError("classes_ must be a non-empty list with a known kind")
+    want = _CLASS_KINDS[kind]
+    if want is not None and not all(type(v) is want or (want is float and type(v) is int)
+                                    for v in values):
+        raise ModelFileError(f"classes_ values are not all {want.__name__}")
+    if any(isinstance(v, (list, dict)) for v in values):
+        raise ModelFileError("classes_ values must be scalars")
+    classes = np.array(values, dtype=object) if kind == "O" else np.asarray(values)
+    if len(set(values)) != len(values):
+        raise ModelFileError("classes_ has repeated values")
+    expected_outputs = 1 if y_type == "binary" else len(classes)
+    if model.n_outputs_ != expected_outputs or (y_type == "binary" and len(classes) != 2):
+        raise ModelFileError(f"{len(classes)} classes ({y_type}) do not match "
+                             f"n_outputs_={model.n_outputs_}")
+    binarizer = LabelBinarizer()
+    binarizer.classes_, binarizer.y_type_, binarizer.sparse_input_ = classes, y_type, False
+    model._label_binarizer, model.classes_ = binarizer, classes
+
+
+def _tensor(model, tensors, name, dtype, shape):
+    """tensors[name], checked for dtype and shape (None in shape: any size)."""
+    model.__dict__.setdefault("_tensors_read", set()).add(name)
+    if name not in tensors:
+        raise ModelFileError(f"tensor {name!r} is missing")
+    a = tensors[name]
+    if a.dtype != dtype or a.ndim != len(shape) or any(
+            s is not None and s != t for s, t in zip(shape, a.shape)):
+        raise ModelFileError(f"tensor {name!r} is {a.dtype} {a.shape}, expected "
+                             f"{np.dtype(dtype)} {tuple('*' if s is None else s for s in shape)}")
+    return np.require(a, requirements=["C", "A", "W"])
+
+
+def _set_weights(model, tensors):
+    n_layers = model.n_layers_ - 1
+    sizes = [model.n_features_in_, *model._hidden_layer_sizes(), model.n_outputs_]
+    if len(sizes) - 1 != n_layers:
+        raise ModelFileError(f"n_layers_={model.n_layers_} does not match "
+                             f"hidden_layer_sizes={model.hidden_layer_sizes}")
+    for name in ("coefs", "intercepts", "best_coefs", "best_intercepts"):
+        arrays = []
+        for i in range(n_layers):
+            shape = (sizes[i], sizes[i + 1]) if name.endswith("coefs") else (sizes[i + 1],)
+            arrays.append(_tensor(model, tensors, f"{name}.{i}", np.float32, shape))
+        setattr(model, name + "_" if not name.startswith("best") else "_" + name, arrays)
+    check_parameters(model, require_finite=False)
+
+
+def _set_optimizer(model, meta, tensors):
+    from ._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+
+    if meta is None:
+        model._optimizer = None
+        return
+    classes = {"adam": AdamOptimizer, "sgd": SGDOptimizer}
+    kind = meta.pop("kind", None)
+    if kind not in classes:
+        raise ModelFileError(f"optimizer kind {kind!r} is not 'adam' or 'sgd'")
+    params = model.coefs_ + model.intercepts_
+    optimizer = classes[kind](params)
+    allowed = set(vars(optimizer)) - {"step", "state1", "state2"}
+    if set(meta) != allowed:
+        raise ModelFileError(f"optimizer fields {sorted(meta)} are not {sorted(allowed)}")
+    for key, value in meta.items():
+        if not isinstance(value, type(getattr(optimizer, key))) and not (
+                isinstance(value, (int, float)) and not isinstance(value, bool)
+                and isinstance(getattr(optimizer, key), (int, float))):
+            raise ModelFileError(f"optimizer field {key} has type {type(value).__name__}")
+        setattr(optimizer, key, value)
+    optimizer.step = _tensor(model, tensors, "optimizer.step", np.int64, (1,))
+    optimizer.state1 = [_tensor(model, tensors, f"optimizer.state1.{i}", np.float32, p.shape)
+                        for i, p in enumerate(params)]
+    n2 = len(params) if kind == "adam" else 0
+    optimizer.state2 = [_tensor(model, tensors, f"optimizer.state2.{i}", np.float32, p.shape)
+                        for i, p in enumerate(params[:n2])]
+    model._optimizer = optimizer
+
+
+def _set_random_state(model, meta, tensors):
+    if meta is None:
+        return
+    keys = _tensor(model, tensors, "random_state.keys", np.uint32, (624,))
+    pos, has_gauss, cached = meta.get("pos"), meta.get("has_gauss"), meta.get("cached_gaussian")
+    if not (isinstance(pos, int) and 0 <= pos <= 624 and has_gauss in (0, 1)
+            and isinstance(cached, (int, float))):
+        raise ModelFileError("random_state metadata is malformed")
+    rs = np.random.RandomState()
+    rs.set_state(("MT19937", keys, pos, has_gauss, float(cached)))
+    model._random_state = rs
