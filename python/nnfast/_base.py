@@ -31,6 +31,40 @@ _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+class _SavedRandomState:
+    """A RandomState (possibly the user's own, which shuffling advances) and its state."""
+
+    def __init__(self, rs):
+        self.rs, self.state = rs, rs.get_state()
+
+
+def _saved_value(value):
+    """What a fit may change *in place*, copied: arrays (weights), lists (of arrays, or of
+    floats that a fit appends to), the optimizer's state and a RandomState. Immutable or
+    only-ever-replaced values (numbers, strings, the label binarizer) are kept as they are.
+    A shallow copy of loss_curve_ keeps this O(1) per float, not a deep copy."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [v.copy() if isinstance(v, np.ndarray) else v for v in value]
+    if isinstance(value, np.random.RandomState):
+        return _SavedRandomState(value)
+    if hasattr(value, "state1") and hasattr(value, "step"):  # an optimizer
+        saved = copy.copy(value)
+        saved.step = value.step.copy()
+        saved.state1 = [s.copy() for s in value.state1]
+        saved.state2 = [s.copy() for s in value.state2]
+        return saved
+    return value
+
+
+def _restored_value(value):
+    if isinstance(value, _SavedRandomState):
+        value.rs.set_state(value.state)
+        return value.rs
+    return value
+
+
 class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEstimator, ABC):
     """Base class of the MLP estimators; use MLPClassifier or MLPRegressor."""
 
@@ -140,14 +174,14 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         """A fit or partial_fit that raises (bad input, divergence, Ctrl-C outside the
         epoch loop) leaves the estimator exactly as it was before the call: a diverging
         refit does not destroy the previous model, and a failed first fit leaves it
-        unfitted. The saved copy costs one copy of the parameters and optimizer state."""
-        saved = {k: v if k == "_predictor" else copy.deepcopy(v)
-                 for k, v in self.__dict__.items()}
+        unfitted. Saving costs one copy of the arrays that training changes in place
+        (see _saved_value); everything else is replaced, never mutated, by a fit."""
+        saved = {k: _saved_value(v) for k, v in self.__dict__.items()}
         try:
             yield
         except BaseException:
             self.__dict__.clear()
-            self.__dict__.update(saved)
+            self.__dict__.update({k: _restored_value(v) for k, v in saved.items()})
             raise
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
