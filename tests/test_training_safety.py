@@ -190,3 +190,14 @@ def test_betas_near_one_train_as_scikit_learn_does(digits, param):
         theirs = sk.MLPClassifier(**kw).fit(X, y).loss_curve_
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     assert ours[-1] < 0.9 * ours[0]
+
+
+def test_failed_fit_restores_a_users_random_state(diabetes):
+    X, y = diabetes
+    rs = np.random.RandomState(0)
+    before = rs.get_state()
+    est = MLPRegressor(solver="sgd", learning_rate_init=1e3, max_iter=20, random_state=rs)
+    with pytest.raises(ValueError, match="diverged"):
+        est.fit(X, y)
+    after = rs.get_state()
+    assert after[2] == before[2] and (after[1] == before[1]).all()
