@@ -19,6 +19,11 @@ Conventions
   An array a function writes (``out``, ``param``, ``m``, ``v``, ``velocity``) must not
   share memory with any other argument: that is a ``ValueError`` naming both (a blocked,
   threaded kernel would read what it has already overwritten).
+- **Alignment.** An array's data must start at a multiple of 4 bytes (a view at an odd byte
+  offset of a byte buffer does not): ``ValueError``; ``np.array(x)`` copies it aligned.
+- **Scalars.** ``alpha``, ``learning_rate`` and the like must be real numbers, flags
+  (``trans_a``, ``nesterov``, ``need_dx``) ``True``/``False``, ``step`` an integer:
+  ``TypeError`` naming the argument otherwise.
 - **Names.** Activations are ``"identity"``, ``"logistic"``, ``"tanh"``, ``"relu"``.
   Output heads (activation + loss, always the canonical-link pair, so the gradient with
   respect to the pre-activation ``z`` is ``f(z) - y``) are ``"softmax_cross_entropy"``,
