@@ -86,6 +86,9 @@ def _check(fn, name, arr, shape=None, *, ndim=None, writeable=False):
                         "(nnfast.ops never converts; use arr.astype(np.float32))")
     if not arr.flags.c_contiguous:
         raise ValueError(f"{where} must be C-contiguous (use np.ascontiguousarray)")
+    if not arr.flags.aligned:
+        raise ValueError(f"{where} is not aligned to its 4-byte items (a view at an odd "
+                         "offset of a buffer?): pass a copy")
     if writeable and not arr.flags.writeable:
         raise ValueError(f"{where} is read-only but is written in place")
     if shape is not None:
@@ -98,11 +101,23 @@ def _check(fn, name, arr, shape=None, *, ndim=None, writeable=False):
     return arr
 
 
-def _real(fn, name, value):
-    """``value`` as a float: a Python or NumPy real number (not bool), else TypeError."""
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _real(fn, name, value, float32=False):
+    """``value`` as a float: a Python or NumPy real number (not bool), else TypeError;
+    ValueError when it is finite but beyond float's range, or (``float32``: the kernel
+    takes it as a float32) beyond float32's, where it would silently become infinite."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"[{fn}] {name} must be a real number, got {type(value).__name__}")
-    return float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ValueError(f"[{fn}] {name} is too large for a float") from None
+    if float32 and np.isfinite(value) and abs(value) > _FLOAT32_MAX:
+        raise ValueError(f"[{fn}] {name} is beyond float32's range ({value!r}; |x| <= "
+                         f"{_FLOAT32_MAX:.7g}): it would become infinite")
+    return value
 
 
 def _flag(fn, name, value):
@@ -116,7 +131,10 @@ def _integer(fn, name, value):
     """``value`` as an int: a Python or NumPy integer (not bool), else TypeError."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"[{fn}] {name} must be an integer, got {type(value).__name__}")
-    return int(value)
+    value = int(value)
+    if not -2**63 <= value < 2**63:
+        raise ValueError(f"[{fn}] {name} does not fit a 64-bit integer (got {value})")
+    return value
 
 
 def _out(fn, out, shape):
@@ -161,7 +179,8 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     a = _check("gemm", "a", a, ndim=2)
     b = _check("gemm", "b", b, ndim=2)
     trans_a, trans_b = _flag("gemm", "trans_a", trans_a), _flag("gemm", "trans_b", trans_b)
-    alpha, beta = _real("gemm", "alpha", alpha), _real("gemm", "beta", beta)
+    alpha = _real("gemm", "alpha", alpha, float32=True)
+    beta = _real("gemm", "beta", beta, float32=True)
     m, k = a.shape[::-1] if trans_a else a.shape
     k_b, n = b.shape[::-1] if trans_b else b.shape
     if k != k_b:
@@ -344,12 +363,19 @@ def output_loss(z, y, loss="softmax_cross_entropy", sample_weight=None):
         For ``n == 0`` or ``k == 0``, or sample weights that are negative, not finite or
         sum to 0 (the mean is then undefined).
     """
-    fn = "output_loss"
+    return _output_loss("output_loss", "z", z, y, loss, sample_weight)
+
+
+def _output_loss(fn, z_name, z, y, loss, sample_weight):
+    """output_loss, with errors in the words of the public function ``fn`` that called it
+    (softmax_cross_entropy calls ``z`` ``logits``)."""
     head = _enum(fn, _core.Loss, loss)
-    z = _check(fn, "z", z, ndim=2)
+    z = _check(fn, z_name, z, ndim=2)
     y = _check(fn, "y", y, z.shape)
     if z.shape[0] == 0:
-        raise ValueError(f"[{fn}] z has no rows: the mean loss of no sample is undefined")
+        raise ValueError(f"[{fn}] {z_name} has no rows: the mean loss of no sample is undefined")
+    if z.shape[1] == 0:
+        raise ValueError(f"[{fn}] {z_name} has no columns: a head needs at least one output")
     weight_sum = float(z.shape[0])
     if sample_weight is not None:
         _check(fn, "sample_weight", sample_weight, (z.shape[0],))
@@ -385,7 +411,8 @@ def softmax_cross_entropy(logits, y, sample_weight=None):
     loss : float
     grad : ndarray, float32, shape (n, k)
     """
-    return output_loss(logits, y, "softmax_cross_entropy", sample_weight)
+    return _output_loss("softmax_cross_entropy", "logits", logits, y, "softmax_cross_entropy",
+                        sample_weight)
 
 
 # --- optimizers ---------------------------------------------------------------------------------
@@ -434,9 +461,10 @@ def adam_update(param, grad, m, v, *, step, learning_rate=1e-3, beta1=0.9, beta2
     step = _integer(fn, "step", step)
     if step < 1:
         raise ValueError(f"[{fn}] step must be >= 1 (the first update is 1), got {step}")
-    scalars = {name: _real(fn, name, value) for name, value in (
-        ("learning_rate", learning_rate), ("beta1", beta1), ("beta2", beta2),
-        ("epsilon", epsilon), ("alpha", alpha), ("grad_scale", grad_scale))}
+    scalars = {name: _real(fn, name, value, float32=name in ("alpha", "grad_scale"))
+               for name, value in (("learning_rate", learning_rate), ("beta1", beta1),
+                                   ("beta2", beta2), ("epsilon", epsilon), ("alpha", alpha),
+                                   ("grad_scale", grad_scale))}
     for name in ("beta1", "beta2"):
         if not 0.0 <= scalars[name] < 1.0:
             raise ValueError(f"[{fn}] {name} must be in [0, 1), got {scalars[name]}")
@@ -463,10 +491,10 @@ def sgd_update(param, grad, velocity, *, learning_rate=1e-3, momentum=0.0, neste
     """
     fn = "sgd_update"
     _check_state(fn, param, grad=grad, velocity=velocity)
-    _core.sgd_update(param, grad, velocity, learning_rate=_real(fn, "learning_rate", learning_rate),
-                     momentum=_real(fn, "momentum", momentum),
-                     nesterov=_flag(fn, "nesterov", nesterov), alpha=_real(fn, "alpha", alpha),
-                     grad_scale=_real(fn, "grad_scale", grad_scale))
+    scalars = {name: _real(fn, name, value, float32=True)
+               for name, value in (("learning_rate", learning_rate), ("momentum", momentum),
+                                   ("alpha", alpha), ("grad_scale", grad_scale))}
+    _core.sgd_update(param, grad, velocity, nesterov=_flag(fn, "nesterov", nesterov), **scalars)
 
 
 # --- machine ------------------------------------------------------------------------------------
