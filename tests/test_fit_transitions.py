@@ -87,6 +87,18 @@ def test_assigned_parameters_are_converted(iris, convert):
     assert all(c.dtype == np.float32 and c.flags.c_contiguous for c in est.coefs_)
 
 
+def test_failed_partial_fit_restores_assigned_tuples(diabetes):
+    # The rollback copied arrays inside lists only: training wrote into the tuple's arrays.
+    X, y = diabetes
+    est = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", random_state=0).partial_fit(X, y)
+    est.coefs_, est.intercepts_ = tuple(est.coefs_), tuple(est.intercepts_)
+    want = est.predict(X)
+    est._optimizer.learning_rate = 1.0
+    with pytest.raises(ValueError, match="diverged"):
+        est.partial_fit(X * 1e6, y * 1e6)
+    assert_array_equal(est.predict(X), want)
+
+
 @pytest.mark.parametrize("tamper,error,match", [
     (lambda s: s["coefs_"].__setitem__(0, s["coefs_"][0][:2]), ValueError,
      r"coefs_\[0\] has shape \(2, 7\), expected \(4, \*\)"),

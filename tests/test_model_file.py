@@ -44,6 +44,11 @@ def variants(iris, diabetes):
         "multilabel": (MLPClassifier((7,), max_iter=5, random_state=0), X,
                        np.eye(3, dtype=int)[y] | (X[:, :1] > 5)),
         "bool labels": (MLPClassifier((4,), max_iter=5, random_state=0), X, y == 2),
+        "int8 labels, NumPy-typed params": (
+            MLPClassifier(np.array([4]), max_iter=np.int64(5), alpha=np.float32(1e-3),
+                          shuffle=np.True_, random_state=np.int64(3)), X, y.astype(np.int8)),
+        "float32 labels": (MLPClassifier((4,), max_iter=5, random_state=0), X,
+                           y.astype(np.float32) + 1),
         "regressor multi-output": (MLPRegressor(hidden_layer_sizes=(6,), max_iter=5,
                                                 random_state=0), Xd, np.c_[yd, -yd]),
         "poisson": (MLPRegressor(loss="poisson", hidden_layer_sizes=(6,), max_iter=5,
@@ -55,7 +60,7 @@ def variants(iris, diabetes):
 
 @pytest.mark.parametrize("name", [
     "multiclass adam", "string labels lbfgs", "binary sgd early stopping", "multilabel",
-    "bool labels", "regressor multi-output", "poisson", "feature names"])
+    "bool labels", "int8 labels, NumPy-typed params", "float32 labels", "regressor multi-output", "poisson", "feature names"])
 def test_round_trip_is_bitwise_and_continues_training(iris, diabetes, tmp_path, name):
     model, X, y = variants(iris, diabetes)[name]
     model.fit(X, y)
@@ -63,7 +68,9 @@ def test_round_trip_is_bitwise_and_continues_training(iris, diabetes, tmp_path, 
     nnfast.save(model, path)
     loaded = nnfast.load(path)
     assert type(loaded) is type(model)
-    assert loaded.get_params() == model.get_params()
+    params = model.get_params()
+    params["hidden_layer_sizes"] = tuple(np.ravel(params["hidden_layer_sizes"]).tolist())
+    assert loaded.get_params() == params
     assert_array_equal(outputs(loaded, X), outputs(model, X))
     assert_array_equal(loaded.predict(X), model.predict(X))
     for attr in ("n_features_in_", "n_outputs_", "n_layers_", "n_iter_", "out_activation_",
@@ -104,7 +111,11 @@ def test_files_of_format_version_1_still_load(name):
     assert [str(v) for v in model.predict(X)] == expected["predict"]
 
 
-def test_save_rejects_what_it_cannot_save(tmp_path):
+def test_save_rejects_what_it_cannot_save(iris, tmp_path):
+    X, y = iris
+    changed = MLPClassifier((5,), max_iter=2).fit(X, y).set_params(hidden_layer_sizes=(7,))
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=\(7,\) was changed since the fit"):
+        nnfast.save(changed, tmp_path / "m.safetensors")  # would not load
     with pytest.raises(NotFittedError):
         nnfast.save(MLPClassifier(), tmp_path / "m.safetensors")
     with pytest.raises(TypeError, match="model must be an nnfast MLPClassifier"):
@@ -150,6 +161,23 @@ def set_meta(field, value):
     return lambda h: h["__metadata__"].__setitem__(field, value)
 
 
+def json_field(meta_key, field, value):
+    """An edit of one field of a JSON string of the metadata."""
+    def edit(header):
+        inner = json.loads(header["__metadata__"][meta_key])
+        inner[field] = value
+        header["__metadata__"][meta_key] = json.dumps(inner)
+    return edit
+
+
+def attribute(field, value):
+    return json_field("attributes", field, value)
+
+
+def optimizer_field(field, value):
+    return json_field("optimizer", field, value)
+
+
 def test_hostile_and_broken_files_raise_value_error(iris, tmp_path):
     path = saved(iris, tmp_path)
     good = open(path, "rb").read()
@@ -190,9 +218,30 @@ def test_hostile_and_broken_files_raise_value_error(iris, tmp_path):
           sign=True)
     check(r"tensor 'coefs.0' is float32 \(5, 4\)", edit=lambda h: h["coefs.0"].update(
         shape=[5, 4]), sign=True)
+    check("out_activation_='logistic' does not match y_type_='multiclass'",
+          edit=attribute("out_activation_", "logistic"), sign=True)
+    check("attribute n_iter_=-3 is negative", edit=attribute("n_iter_", -3), sign=True)
+    check("best_validation_score_=2.0 is above 1", edit=attribute("best_validation_score_", 2.0),
+          sign=True)
+    check("optimizer beta_1=5 is out of range", edit=optimizer_field("beta_1", 5), sign=True)
+    check("optimizer epsilon=0 is out of range", edit=optimizer_field("epsilon", 0), sign=True)
+    check("tensor best_coefs holds NaN", sign=True, tensors=lambda t: t["best_coefs.0"].__setitem__(
+        (0, 0), np.nan))
+    check("negative Adam v", tensors=lambda t: t["optimizer.state2.0"].__setitem__((0, 0), -1.0))
     check(r"2 classes \(multiclass\) do not match n_outputs_=3", edit=lambda h: h["__metadata__"].__setitem__(
         "attributes", h["__metadata__"]["attributes"].replace('"values": [0, 1, 2]',
                                                               '"values": [0, 1]')), sign=True)
+
+
+def test_regressor_head_must_match_its_loss(diabetes, tmp_path):
+    X, y = diabetes
+    path = tmp_path / "m.safetensors"
+    nnfast.save(MLPRegressor(loss="poisson", max_iter=2).fit(X, np.abs(y)), path)
+    rewrite(path, attribute("out_activation_", "identity"))
+    resign(path)
+    with pytest.raises(ValueError, match="out_activation_='identity' does not match "
+                                         "loss='poisson'"):
+        nnfast.load(path)
 
 
 def test_missing_file_is_file_not_found(tmp_path):

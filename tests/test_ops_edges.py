@@ -66,6 +66,18 @@ def test_output_loss_weighted_mean_matches_numpy():
     np.testing.assert_allclose(grad, w[:, None] * (p - y) / w.sum(), atol=1e-6)
 
 
+@pytest.mark.parametrize("scale", [3e38, 1e-45])
+def test_output_loss_weights_near_float32_limits(scale):
+    # The gradient was all 0 (weights summing beyond float32) or wrong (products
+    # underflowing); only the weights' ratios matter.
+    z = RNG.standard_normal((2, 3)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 2]]
+    want_loss, want_grad = ops.output_loss(z, y)
+    loss, grad = ops.output_loss(z, y, sample_weight=np.full(2, scale, np.float32))
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-6)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-6, atol=1e-7)
+
+
 def misaligned_calls():
     a, b = RNG.standard_normal((2, 8, 8)).astype(np.float32)
     bias = np.zeros(8, np.float32)

@@ -777,7 +777,10 @@ def test_fuzz_adam_update(data):
     else:
         r.append("step: not an int")
     for name in ("learning_rate", "beta1", "beta2", "epsilon", "alpha", "grad_scale"):
-        r += real_reasons(name, hyper[name], name in ("alpha", "grad_scale"))
+        r += real_reasons(name, hyper[name], name not in ("beta1", "beta2"))
+    eps = hyper["epsilon"]
+    if is_real(eps) and not real_reasons("epsilon", eps, True) and not np.float32(eps) > 0:
+        r.append("epsilon <= 0")
     for name in ("beta1", "beta2"):
         if is_real(hyper[name]) and not real_reasons(name, hyper[name]) and \
                 not 0.0 <= float(hyper[name]) < 1.0:

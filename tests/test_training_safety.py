@@ -201,3 +201,16 @@ def test_failed_fit_restores_a_users_random_state(diabetes):
         est.fit(X, y)
     after = rs.get_state()
     assert after[2] == before[2] and (after[1] == before[1]).all()
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("scale", [1e37, 1e-40])
+def test_only_the_ratios_of_sample_weights_matter(iris, solver, scale):
+    # Weights of 1e37 overflowed the float32 products (a "divergence"), 1e-40 underflowed.
+    X, y = iris
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    kw = dict(hidden_layer_sizes=(6,), solver=solver, max_iter=5, random_state=0)
+    want = MLPClassifier(**kw).fit(X, y, sample_weight=w / w.mean())
+    got = MLPClassifier(**kw).fit(X, y, sample_weight=w * scale)
+    for a, b in zip(got.coefs_, want.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -45,8 +45,8 @@ def _saved_value(value):
     A shallow copy of loss_curve_ keeps this O(1) per float, not a deep copy."""
     if isinstance(value, np.ndarray):
         return value.copy()
-    if isinstance(value, list):
-        return [v.copy() if isinstance(v, np.ndarray) else v for v in value]
+    if isinstance(value, (list, tuple)):  # a tuple: coefs_ as a user may assign them
+        return type(value)(v.copy() if isinstance(v, np.ndarray) else v for v in value)
     if isinstance(value, np.random.RandomState):
         return _SavedRandomState(value)
     if hasattr(value, "state1") and hasattr(value, "step"):  # an optimizer
@@ -164,10 +164,12 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         sizes = self.hidden_layer_sizes
         if not hasattr(sizes, "__iter__"):
             sizes = [sizes]
-        sizes = list(sizes)
-        if np.any(np.array(sizes) <= 0):
-            raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
-        return sizes
+        sizes = list(np.ravel(sizes)) if isinstance(sizes, np.ndarray) else list(sizes)
+        if not all(isinstance(s, Integral) and not isinstance(s, (bool, np.bool_)) and s > 0
+                   for s in sizes):
+            raise ValueError("hidden_layer_sizes must be > 0 (positive integers), got %s."
+                             % sizes)
+        return [int(s) for s in sizes]
 
     @contextmanager
     def _unchanged_on_error(self):

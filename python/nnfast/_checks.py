@@ -38,6 +38,23 @@ def largest_magnitude(a):
     return float(max(-values.min(), values.max()))
 
 
+def scaling_hint(X, Y, sample_weight):
+    """"scale the features (...)", naming also the targets and the sample weights when
+    their magnitudes are far from 1: what to try when float32 training overflowed."""
+    parts = [f"the features (the largest |X| is {largest_magnitude(X):.3g})"]
+    y_max = largest_magnitude(Y)
+    if y_max > 1e4:
+        parts.append(f"the targets (the largest |y| is {y_max:.3g})")
+    if sample_weight is not None:
+        w_max = largest_magnitude(sample_weight)
+        w_min = float(sample_weight[sample_weight > 0].min())
+        if w_max > 1e4 or w_min < 1e-20:
+            parts.append(f"the sample weights (from {w_min:.3g} to {w_max:.3g}; only their "
+                         "ratios matter)")
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+    return f"scale {listed}, for example with sklearn.preprocessing.StandardScaler"
+
+
 def check_float32_range(name, a):
     """ValueError when a float64 array (dense or sparse) holds a finite value that
     float32 cannot: it would become infinity inside training or prediction."""
@@ -56,13 +73,23 @@ def check_float32_range(name, a):
 def check_sample_weight(sample_weight, X):
     """scikit-learn's sample_weight checks (shape, finite, not all zero) plus: no
     negative weight (scikit-learn trains on one silently) and float32's range.
-    Returns a float32 C-contiguous array."""
+    Returns a float32 C-contiguous array.
+
+    Only the weights' ratios matter (each batch is divided by its total weight), so
+    weights far from 1 (above 1e4 or below 1e-20), whose float32 products would overflow
+    or underflow, are divided by their mean first (in float64).
+    """
     sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
     check_float32_range("sample_weight", sample_weight)
+    positive = sample_weight[sample_weight > 0]
+    if positive.size and (positive.max() > 1e4 or positive.min() < 1e-20):
+        sample_weight = sample_weight.astype(np.float64) / positive.astype(np.float64).mean()
+    sample_weight = np.require(sample_weight, dtype=np.float32, requirements=["C", "A"])
     if not sample_weight.any():
         raise ValueError("Sample weights must contain at least one non-zero number: "
-                         "sample_weight is all zero, so no sample carries any weight.")
-    return np.require(sample_weight, dtype=np.float32, requirements=["C", "A"])
+                         "sample_weight is all zero in float32 (nonzero weights below "
+                         "1.4e-45 round to 0), so no sample carries any weight.")
+    return sample_weight
 
 
 def as_parameter_list(name, arrays):

@@ -11,7 +11,7 @@ import scipy.optimize
 from sklearn.utils.optimize import _check_optimize_result
 
 from . import _core
-from ._checks import largest_magnitude
+from ._checks import scaling_hint
 from ._network import OUTPUT_HEADS, ParameterPacking, all_finite, hidden_codes
 
 
@@ -33,11 +33,10 @@ class LbfgsSolverMixin:
         self.loss_ = float(opt_res.fun)
         packing.unpack_into(opt_res.x, self.coefs_, self.intercepts_)
         if not np.isfinite(self.loss_) or not all_finite(self.coefs_ + self.intercepts_):
+            hint = scaling_hint(X, Y, sample_weight)
             raise ValueError(
-                f"L-BFGS diverged: the loss is {self.loss_}. Scale the features (for "
-                f"example with sklearn.preprocessing.StandardScaler; the largest |X| is "
-                f"{largest_magnitude(X):.3g}). The estimator is left as it was before "
-                "this call.")
+                f"L-BFGS diverged: the loss is {self.loss_}. {hint[0].upper() + hint[1:]}. "
+                "The estimator is left as it was before this call.")
 
     def _lbfgs_objective(self, X, Y, sample_weight, packing):
         """f(packed) -> (loss, packed gradient), both float64, as scipy wants."""

@@ -11,14 +11,15 @@ Tensors, by name (float32 unless said):
   ``intercepts_``;
 - ``best_coefs.{i}``, ``best_intercepts.{i}``: the early-stopping snapshot;
 - ``optimizer.state1.{i}``, ``optimizer.state2.{i}``, ``optimizer.step`` (int64, (1,)):
-  Adam's m and v (SGD: velocities only) and Adam's t, so training continues exactly;
-- ``random_state.keys`` (uint32, (624,)): the MT19937 state of the shuffling.
+  Adam's m and v (SGD: velocities only) and Adam's t, so training continues exactly (the
+  shuffling restarts from ``random_state`` at every fit, as in scikit-learn).
 
 The header's ``__metadata__`` (string values) holds ``format`` = "nnfast",
 ``format_version``, ``nnfast_version``, ``class`` (MLPClassifier or MLPRegressor), and
-JSON strings: ``params`` (get_params()), ``attributes`` (the other fitted attributes:
-n_features_in_, loss_curve_, classes_, ...), ``optimizer`` (kind and its
-hyperparameters), ``random_state`` (MT19937 position and Gaussian cache), and ``checksum``: the SHA-256 of
+JSON strings: ``params`` (get_params(); a RandomState instance as ``random_state`` is
+saved as None), ``attributes`` (the other fitted attributes: n_features_in_, loss_curve_,
+classes_ with its exact dtype, ...), ``optimizer`` (kind and its hyperparameters), and
+``checksum``: the SHA-256 of
 every other metadata field and every tensor's name, dtype, shape and bytes (see
 ``checksum``), so a flipped bit anywhere is caught (safetensors has no checksum).
 
@@ -30,6 +31,7 @@ inside the file).
 
 import hashlib
 import json
+import numbers
 import os
 
 import numpy as np
@@ -88,8 +90,9 @@ def save(model, path):
     sklearn.exceptions.NotFittedError
         ``model`` is not fitted.
     ValueError
-        A hyperparameter that JSON cannot hold (``random_state`` as a RandomState
-        instance is saved as None).
+        ``hidden_layer_sizes`` was changed since the fit (the file would not load), or a
+        hyperparameter JSON cannot hold. (``random_state`` as a RandomState instance is
+        saved as None.)
     ImportError
         safetensors is not installed (``pip install 'nnfast[io]'``).
     """
@@ -97,8 +100,13 @@ def save(model, path):
 
     if not isinstance(model, BaseMultilayerPerceptron):
         raise TypeError(f"model must be an nnfast MLPClassifier or MLPRegressor, "
-                        f"got {type(model).__name__}")
+                        f"got {type(model).__module__}.{type(model).__qualname__}")
     model._check_fitted()
+    fitted = [int(np.shape(c)[1]) for c in model.coefs_[:-1]]
+    if fitted != [int(s) for s in model._hidden_layer_sizes()]:
+        raise ValueError(f"hidden_layer_sizes={model.hidden_layer_sizes!r} was changed since "
+                         f"the fit (the weights have hidden layers {fitted}): set it back "
+                         "or refit before saving")
     st_numpy, _ = _safetensors()
     tensors, metadata = _encode(model)
     metadata["checksum"] = checksum(metadata, tensors)
@@ -138,15 +146,10 @@ def _encode(model):
         optimizer_meta = {k: v for k, v in vars(optimizer).items()
                           if k not in ("step", "state1", "state2")}
         optimizer_meta["kind"] = optimizer.kind
-    random_meta = None
-    rs = getattr(model, "_random_state", None)
-    if isinstance(rs, np.random.RandomState):
-        kind, keys, pos, has_gauss, cached = rs.get_state()
-        tensors["random_state.keys"] = np.ascontiguousarray(keys, dtype=np.uint32)
-        random_meta = {"pos": int(pos), "has_gauss": int(has_gauss), "cached_gaussian": cached}
-
     params = model.get_params()
-    if not isinstance(params["random_state"], (int, type(None))):
+    if isinstance(params["random_state"], numbers.Integral):
+        params["random_state"] = int(params["random_state"])
+    elif params["random_state"] is not None:  # a RandomState instance: not a hyperparameter
         params["random_state"] = None
     if isinstance(params["hidden_layer_sizes"], np.ndarray):
         params["hidden_layer_sizes"] = params["hidden_layer_sizes"].tolist()
@@ -155,6 +158,7 @@ def _encode(model):
         attributes["feature_names_in_"] = [str(n) for n in model.feature_names_in_]
     if hasattr(model, "classes_"):
         attributes["classes_"] = {"kind": model.classes_.dtype.kind,
+                                  "dtype": model.classes_.dtype.str,
                                   "values": model.classes_.tolist()}
         attributes["y_type_"] = model._label_binarizer.y_type_
     metadata = {
@@ -162,15 +166,16 @@ def _encode(model):
         "class": type(model).__name__,
         "params": _dumps(params, "params"), "attributes": _dumps(attributes, "attributes"),
         "optimizer": _dumps(optimizer_meta, "optimizer"),
-        "random_state": _dumps(random_meta, "random_state"),
     }
     return tensors, metadata
 
 
 def _plain(value):
-    """NumPy scalars and lists of them as JSON-ready Python values."""
-    if isinstance(value, list):
+    """NumPy scalars, and lists, tuples and dicts of them, as JSON-ready Python values."""
+    if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -268,7 +273,6 @@ def _decode(metadata, tensors):
     _set_attributes(model, cls.__name__, attributes)
     _set_weights(model, tensors)
     _set_optimizer(model, _json(metadata, "optimizer", (dict, type(None))), tensors)
-    _set_random_state(model, _json(metadata, "random_state", (dict, type(None))), tensors)
     extra = set(tensors) - model.__dict__.pop("_tensors_read")
     if extra:
         raise ModelFileError(f"unexpected tensors {sorted(extra)[:5]}")
@@ -294,14 +298,25 @@ def _set_attributes(model, class_name, attributes):
     for name in ("n_features_in_", "n_outputs_", "n_layers_"):
         if not 1 <= getattr(model, name) <= 2**31:
             raise ModelFileError(f"attribute {name}={getattr(model, name)} is out of range")
+    for name in ("n_iter_", "t_", "_no_improvement_count"):
+        if getattr(model, name, 0) < 0:
+            raise ModelFileError(f"attribute {name}={getattr(model, name)} is negative")
+    score = getattr(model, "best_validation_score_", None)
+    if score is not None and not (score <= 1.0 or np.isnan(score)):
+        raise ModelFileError(f"best_validation_score_={score} is above 1, which neither "
+                             "accuracy nor R^2 can reach")
     if model.out_activation_ not in _OUT_ACTIVATIONS[class_name]:
         raise ModelFileError(f"out_activation_={model.out_activation_!r} is not one of "
                              f"{sorted(_OUT_ACTIVATIONS[class_name])}")
+    if class_name == "MLPRegressor" and model.out_activation_ != (
+            "exp" if model.loss == "poisson" else "identity"):
+        raise ModelFileError(f"out_activation_={model.out_activation_!r} does not match "
+                             f"loss={model.loss!r}")
     if "feature_names_in_" in attributes:
         names = attributes["feature_names_in_"]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names) \
-                or len(names) != model.n_features_in_:
-            raise ModelFileError("feature_names_in_ must be n_features_in_ strings")
+                or len(names) != model.n_features_in_ or len(set(names)) != len(names):
+            raise ModelFileError("feature_names_in_ must be n_features_in_ distinct strings")
         model.feature_names_in_ = np.asarray(names, dtype=object)
     if class_name == "MLPClassifier":
         _set_classes(model, attributes)
@@ -323,8 +338,14 @@ def _set_classes(model, attributes):
     if any(isinstance(v, (list, dict)) for v in values):
         raise ModelFileError("classes_ values must be scalars")
     classes = np.array(values, dtype=object) if kind == "O" else np.asarray(values)
-    if len(set(values)) != len(values):
+    if kind != "O":
+        classes = classes.astype(_class_dtype(spec.get("dtype"), kind, classes))
+    if len(set(values)) != len(values) or len(set(classes.tolist())) != len(values):
         raise ModelFileError("classes_ has repeated values")
+    want_activation = "softmax" if y_type == "multiclass" else "logistic"
+    if model.out_activation_ != want_activation:
+        raise ModelFileError(f"out_activation_={model.out_activation_!r} does not match "
+                             f"y_type_={y_type!r}")
     expected_outputs = 1 if y_type == "binary" else len(classes)
     if model.n_outputs_ != expected_outputs or (y_type == "binary" and len(classes) != 2):
         raise ModelFileError(f"{len(classes)} classes ({y_type}) do not match "
@@ -332,6 +353,21 @@ def _set_classes(model, attributes):
     binarizer = LabelBinarizer()
     binarizer.classes_, binarizer.y_type_, binarizer.sparse_input_ = classes, y_type, False
     model._label_binarizer, model.classes_ = binarizer, classes
+
+
+def _class_dtype(text, kind, values):
+    """The saved dtype of classes_ (e.g. "<i1", "<U10"): numeric ones of the saved kind,
+    strings at least as wide as the values and at most 4096 characters."""
+    try:
+        dtype = np.dtype(text)
+    except (TypeError, ValueError):
+        raise ModelFileError(f"classes_ dtype {text!r} is not a dtype") from None
+    if dtype.kind != kind or dtype.hasobject or dtype.fields is not None or dtype.shape:
+        raise ModelFileError(f"classes_ dtype {text!r} is not of kind {kind!r}")
+    too_wide = dtype.itemsize > (4 * 4096 if kind == "U" else 8)
+    if too_wide or (kind == "U" and dtype.itemsize < values.dtype.itemsize):
+        raise ModelFileError(f"classes_ dtype {text!r} does not fit its values")
+    return dtype
 
 
 def _tensor(model, tensors, name, dtype, shape):
@@ -358,6 +394,8 @@ def _set_weights(model, tensors):
         for i in range(n_layers):
             shape = (sizes[i], sizes[i + 1]) if name.endswith("coefs") else (sizes[i + 1],)
             arrays.append(_tensor(model, tensors, f"{name}.{i}", np.float32, shape))
+        if name.startswith("best") and not all(np.isfinite(a).all() for a in arrays):
+            raise ModelFileError(f"tensor {name} holds NaN or infinity")  # restored by fit
         setattr(model, name + "_" if not name.startswith("best") else "_" + name, arrays)
     check_parameters(model, require_finite=False)
 
@@ -383,23 +421,43 @@ def _set_optimizer(model, meta, tensors):
                 and isinstance(getattr(optimizer, key), (int, float))):
             raise ModelFileError(f"optimizer field {key} has type {type(value).__name__}")
         setattr(optimizer, key, value)
+    _check_optimizer_fields(optimizer)
     optimizer.step = _tensor(model, tensors, "optimizer.step", np.int64, (1,))
+    if optimizer.step[0] < 0:
+        raise ModelFileError(f"optimizer.step={optimizer.step[0]} is negative")
     optimizer.state1 = [_tensor(model, tensors, f"optimizer.state1.{i}", np.float32, p.shape)
                         for i, p in enumerate(params)]
     n2 = len(params) if kind == "adam" else 0
     optimizer.state2 = [_tensor(model, tensors, f"optimizer.state2.{i}", np.float32, p.shape)
                         for i, p in enumerate(params[:n2])]
+    state = optimizer.state1 + optimizer.state2
+    if not all(np.isfinite(s).all() for s in state) or any((v < 0).any()
+                                                           for v in optimizer.state2):
+        raise ModelFileError("the optimizer state holds NaN, infinity or a negative Adam v")
     model._optimizer = optimizer
 
 
-def _set_random_state(model, meta, tensors):
-    if meta is None:
-        return
-    keys = _tensor(model, tensors, "random_state.keys", np.uint32, (624,))
-    pos, has_gauss, cached = meta.get("pos"), meta.get("has_gauss"), meta.get("cached_gaussian")
-    if not (isinstance(pos, int) and 0 <= pos <= 624 and has_gauss in (0, 1)
-            and isinstance(cached, (int, float))):
-        raise ModelFileError("random_state metadata is malformed")
-    rs = np.random.RandomState()
-    rs.set_state(("MT19937", keys, pos, has_gauss, float(cached)))
-    model._random_state = rs
+def _check_optimizer_fields(optimizer):
+    """The optimizer's hyperparameters within the ranges scikit-learn's constraints give
+    the estimator's (they drive partial_fit after loading)."""
+    def number(name, low, high, low_open=True, high_open=False):
+        value = getattr(optimizer, name)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (
+            (low < value if low_open else low <= value)
+            and (value < high if high_open else value <= high))
+        if not ok:
+            raise ModelFileError(f"optimizer {name}={value!r} is out of range")
+
+    number("learning_rate_init", 0.0, 3.4e38)
+    number("learning_rate", 0.0, 3.4e38, low_open=False)
+    if optimizer.kind == "adam":
+        number("beta_1", 0.0, 1.0, low_open=False, high_open=True)
+        number("beta_2", 0.0, 1.0, low_open=False, high_open=True)
+        number("epsilon", 1.4e-45, 3.4e38, low_open=False)
+    else:
+        number("momentum", 0.0, 1.0, low_open=False)
+        number("power_t", 0.0, 3.4e38, low_open=False)
+        if optimizer.lr_schedule not in ("constant", "invscaling", "adaptive"):
+            raise ModelFileError(f"optimizer lr_schedule={optimizer.lr_schedule!r} is unknown")
+        if not isinstance(optimizer.nesterov, bool):
+            raise ModelFileError("optimizer nesterov must be true or false")

@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from . import _core
-from ._checks import largest_magnitude
+from ._checks import scaling_hint
 from ._network import OUTPUT_HEADS, all_finite, hidden_codes
 from ._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
@@ -106,7 +106,7 @@ class StochasticSolverMixin:
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
                 summed_loss = self._train_one_epoch(X, Y, sample_weight, order, batch_size)
                 loss = summed_loss / total_weight
-                self._check_epoch_finite(loss, X, incremental)
+                self._check_epoch_finite(loss, X, Y, sample_weight, incremental)
                 self._record_epoch(loss, n_samples)
                 if self._should_stop(validation) or incremental:
                     break
@@ -127,7 +127,7 @@ class StochasticSolverMixin:
             self.coefs_ = [c.copy() for c in self._best_coefs]
             self.intercepts_ = [b.copy() for b in self._best_intercepts]
 
-    def _check_epoch_finite(self, loss, X, incremental):
+    def _check_epoch_finite(self, loss, X, Y, sample_weight, incremental):
         """After each epoch: a non-finite loss or weight (divergence: _core stops at the
         first such batch) or optimizer state (Adam's v overflows float32 when gradients
         pass ~1.8e19: the weights it touches stop moving) is a ValueError, raised on the
@@ -138,15 +138,15 @@ class StochasticSolverMixin:
             return
         where = ("this partial_fit call" if incremental
                  else f"epoch {self.n_iter_ + 1} of this fit")
-        scale = (f"scale the features (for example with sklearn.preprocessing."
-                 f"StandardScaler; the largest |X| is {largest_magnitude(X):.3g})")
+        scale = scaling_hint(X, Y, sample_weight)
         unchanged = "The estimator is left as it was before this call."
         if np.isfinite(loss) and all_finite(params):
             raise ValueError(
                 f"Training overflowed float32 in {where}: the {self.solver} optimizer's "
                 f"state became infinite (gradients beyond ~1e19), which would freeze the "
                 f"weights it touches. {scale[0].upper() + scale[1:]}. {unchanged}")
-        what = f"the loss became {loss}" if not np.isfinite(loss) else "a weight became infinite"
+        what = (f"the loss became {loss}" if not np.isfinite(loss)
+                else "a weight became NaN or infinite")
         raise ValueError(
             f"Training diverged in {where}: {what}. Try a smaller learning_rate_init "
             f"(now {self.learning_rate_init!r}) or {scale}. {unchanged}")

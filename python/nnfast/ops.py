@@ -111,9 +111,12 @@ def _real(fn, name, value, float32=False):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"[{fn}] {name} must be a real number, got {type(value).__name__}")
     try:
-        value = float(value)
+        as_float = float(value)
     except OverflowError:
-        raise ValueError(f"[{fn}] {name} is too large for a float") from None
+        as_float = np.inf
+    if np.isinf(as_float) and not (isinstance(value, (float, np.floating)) and np.isinf(value)):
+        raise ValueError(f"[{fn}] {name} is too large for a float")  # 2**1100, longdouble
+    value = as_float
     if float32 and np.isfinite(value) and abs(value) > _FLOAT32_MAX:
         raise ValueError(f"[{fn}] {name} is beyond float32's range ({value!r}; |x| <= "
                          f"{_FLOAT32_MAX:.7g}): it would become infinite")
@@ -376,8 +379,9 @@ def _output_loss(fn, z_name, z, y, loss, sample_weight):
         raise ValueError(f"[{fn}] {z_name} has no rows: the mean loss of no sample is undefined")
     if z.shape[1] == 0:
         raise ValueError(f"[{fn}] {z_name} has no columns: a head needs at least one output")
-    weight_sum = float(z.shape[0])
-    if sample_weight is not None:
+    if sample_weight is None:  # the mean: every row weighs 1 / n
+        sample_weight = np.full(z.shape[0], 1.0 / z.shape[0], dtype=np.float32)
+    else:
         _check(fn, "sample_weight", sample_weight, (z.shape[0],))
         if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
             raise ValueError(f"[{fn}] sample_weight must be finite and >= 0")
@@ -385,10 +389,12 @@ def _output_loss(fn, z_name, z, y, loss, sample_weight):
         if not weight_sum > 0:
             raise ValueError(f"[{fn}] sample_weight sums to {weight_sum}: the weighted mean "
                              "needs a positive total")
+        # Normalized in float64 first: weights near float32's limits (3e38, 1e-45) would
+        # overflow or underflow in the products s_i * (p - y) of the kernel.
+        sample_weight = (sample_weight.astype(np.float64) / weight_sum).astype(np.float32)
     grad = np.empty_like(z)
-    total = _core.loss_forward_backward(z, y, head, grad, sample_weight)
-    grad /= np.float32(weight_sum)
-    return total / weight_sum, grad
+    mean = _core.loss_forward_backward(z, y, head, grad, sample_weight)
+    return mean, grad
 
 
 def softmax_cross_entropy(logits, y, sample_weight=None):
@@ -454,20 +460,23 @@ def adam_update(param, grad, m, v, *, step, learning_rate=1e-3, beta1=0.9, beta2
         An array that is not a float32 ndarray, or a scalar of the wrong type.
     ValueError
         Shapes that differ, a non-contiguous, misaligned or read-only array, arrays that
-        share memory, ``step < 1``, or a ``beta`` outside [0, 1).
+        share memory, ``step < 1``, a ``beta`` outside [0, 1), ``epsilon <= 0``, or a
+        scalar beyond float32's range.
     """
     fn = "adam_update"
     _check_state(fn, param, grad=grad, m=m, v=v)
     step = _integer(fn, "step", step)
     if step < 1:
         raise ValueError(f"[{fn}] step must be >= 1 (the first update is 1), got {step}")
-    scalars = {name: _real(fn, name, value, float32=name in ("alpha", "grad_scale"))
+    scalars = {name: _real(fn, name, value, float32=name not in ("beta1", "beta2"))
                for name, value in (("learning_rate", learning_rate), ("beta1", beta1),
                                    ("beta2", beta2), ("epsilon", epsilon), ("alpha", alpha),
                                    ("grad_scale", grad_scale))}
     for name in ("beta1", "beta2"):
         if not 0.0 <= scalars[name] < 1.0:
             raise ValueError(f"[{fn}] {name} must be in [0, 1), got {scalars[name]}")
+    if not np.float32(scalars["epsilon"]) > 0:  # 0 (or below float32's smallest) gives 0/0
+        raise ValueError(f"[{fn}] epsilon must be > 0 in float32, got {scalars['epsilon']}")
     _core.adam_update(param, grad, m, v, step=step, **scalars)
 
 
