@@ -47,8 +47,8 @@ def _saved_value(value):
         return value.copy()
     if isinstance(value, (list, tuple)):  # a tuple: coefs_ as a user may assign them
         return type(value)(v.copy() if isinstance(v, np.ndarray) else v for v in value)
-    if isinstance(value, np.random.RandomState):
-        return _SavedRandomState(value)
+    if isinstance(value, np.random.RandomState) and value is not np.random.mtrand._rand:
+        return _SavedRandomState(value)  # not NumPy's global one (random_state=None)
     if hasattr(value, "state1") and hasattr(value, "step"):  # an optimizer
         saved = copy.copy(value)
         saved.step = value.step.copy()
