@@ -1,11 +1,5 @@
 #include "cpu_features.hpp"
 
-#include <atomic>
-#include <cstdlib>
-#include <cstring>
-
-#include "common.hpp"
-
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #endif
@@ -29,31 +23,5 @@ bool cpu_supports_avx2_fma() {
   return false;
 #endif
 }
-
-namespace {
-Isa detect() {
-  const char* env = std::getenv("NNFAST_ISA");
-  if (env && std::strcmp(env, "generic") == 0) return Isa::generic;
-  return cpu_supports_avx2_fma() ? Isa::avx2 : Isa::generic;
-}
-std::atomic<int> g_isa{-1};
-}  // namespace
-
-Isa active_isa() {
-  int v = g_isa.load(std::memory_order_relaxed);
-  if (v < 0) {
-    v = static_cast<int>(detect());
-    g_isa.store(v, std::memory_order_relaxed);
-  }
-  return static_cast<Isa>(v);
-}
-
-void set_active_isa(Isa isa) {
-  if (isa == Isa::avx2 && !cpu_supports_avx2_fma())
-    fail("set_active_isa", "this CPU (or this build) has no AVX2+FMA kernel");
-  g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
-}
-
-const char* isa_name(Isa isa) { return isa == Isa::avx2 ? "avx2" : "generic"; }
 
 }  // namespace nnfast

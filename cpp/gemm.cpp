@@ -7,35 +7,12 @@
 #include <cstdlib>
 #include <memory>
 
-#include "cpu_features.hpp"
 #include "gemm_kernel.hpp"
+#include "kernel_table.hpp"
 #include "thread_pool.hpp"
 #include "threads.hpp"
 
 namespace nnfast {
-
-GemmMicroKernel active_gemm_kernel() {
-#ifdef NNFAST_HAVE_AVX2_KERNEL
-  if (active_isa() == Isa::avx2) return avx2::gemm_kernel_6x16;
-#endif
-  return generic::gemm_kernel_6x16;
-}
-
-GemmRowKernel active_gemm_row_kernel() {
-#ifdef NNFAST_HAVE_AVX2_KERNEL
-  if (active_isa() == Isa::avx2) return avx2::gemm_kernel_1x64;
-#endif
-  return generic::gemm_kernel_1x64;
-}
-
-namespace generic {
-#include "gemm_epilogue_kernels.inc"
-}  // namespace generic
-#ifdef NNFAST_HAVE_AVX2_KERNEL
-namespace avx2 {  // compiled in gemm_epilogue_avx2.cpp
-void gemm_epilogue(const GemmEpilogue&, float*, index_t, index_t, index_t, index_t, index_t);
-}  // namespace avx2
-#endif
 
 namespace {
 
@@ -90,10 +67,10 @@ void pack_a_block(float* dst, ConstMatrixView a, index_t i0, index_t m, index_t 
   }
 }
 
-// The fused epilogue (gemm_epilogue_kernels.inc) of the active instruction set.
+// The fused epilogue (kernels/gemm_epilogue.inc) of the active instruction set.
 void apply_epilogue(const GemmEpilogue& ep, float* c, index_t ldc, index_t i0, index_t j0,
                     index_t m, index_t n) {
-  NNFAST_DISPATCH(gemm_epilogue, ep, c, ldc, i0, j0, m, n);
+  active_kernels().gemm_epilogue(ep, c, ldc, i0, j0, m, n);
 }
 
 // C = beta * C (k == 0: the product is empty), then the epilogue.
@@ -162,8 +139,9 @@ void gemm_rect(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, 
   if (sh.r0 >= sh.r1 || sh.j0 >= sh.j1) return;
   if (k == 0) return scale_only(c, beta, ep, sh.r0, sh.r1, sh.j0, sh.j1);
 
-  const GemmMicroKernel kernel = active_gemm_kernel();
-  const GemmRowKernel row_kernel = active_gemm_row_kernel();
+  const KernelTable& kernels = active_kernels();
+  const GemmMicroKernel kernel = kernels.gemm_kernel;
+  const GemmRowKernel row_kernel = kernels.gemm_row_kernel;
   constexpr index_t kRowPanels = kGemmRowNR / NR;
   const GemmBlocking blk = g_blocking;
   const index_t rows = sh.r1 - sh.r0, panels = ceil_div(sh.j1 - sh.j0, NR);

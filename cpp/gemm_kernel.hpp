@@ -1,5 +1,5 @@
 // The GEMM micro-kernel contract (BLIS style). One implementation per instruction
-// set, each in its own file and namespace, the tile size in the file name.
+// set, in cpp/isa/<isa>/gemm_kernel_<MR>x<NR>.cpp, reached through its KernelTable.
 //
 //   C[m x n] := alpha * A[m x k] * Bp[k x NR] + beta * C,     1 <= m <= MR, 1 <= n <= NR
 //
@@ -22,14 +22,6 @@ using GemmMicroKernel = void (*)(index_t k, const float* a, index_t rs_a, index_
                                  const float* b, index_t ldb, float* c, index_t ldc, float alpha,
                                  float beta, index_t m, index_t n);
 
-namespace generic {
-void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b,
-                      index_t ldb, float* c, index_t ldc, float alpha, float beta, index_t m, index_t n);
-}
-namespace avx2 {
-void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b,
-                      index_t ldb, float* c, index_t ldc, float alpha, float beta, index_t m, index_t n);
-}
 
 // The one-row kernel (single-sample inference, where the 6x16 kernel has only two
 // dependent FMA chains per panel and waits on FMA latency):
@@ -40,18 +32,7 @@ void gemm_kernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, con
 constexpr index_t kGemmRowNR = 64;
 using GemmRowKernel = void (*)(index_t k, const float* a, index_t cs_a, const float* b,
                                index_t ldb, float* c, float alpha, float beta);
-namespace generic {
-void gemm_kernel_1x64(index_t k, const float* a, index_t cs_a, const float* b, index_t ldb,
-                      float* c, float alpha, float beta);
-}
-namespace avx2 {
-void gemm_kernel_1x64(index_t k, const float* a, index_t cs_a, const float* b, index_t ldb,
-                      float* c, float alpha, float beta);
-}
 
-// The kernels for the active ISA (cpu_features.hpp).
-GemmMicroKernel active_gemm_kernel();
-GemmRowKernel active_gemm_row_kernel();
 
 // Writes the finished MR x NR accumulator tile `acc` into C per the contract above.
 // Internal linkage on purpose: each ISA file compiles its own copy under its own flags

@@ -1,31 +1,17 @@
-// CSR first-layer kernels: checks, tile grids and the per-ISA dispatch. The loops
-// themselves are in sparse_input_kernels.inc (compiled here for the baseline ISA, and in
-// sparse_input_avx2.cpp with FMA, to round exactly as the matching GEMM micro-kernel).
+// CSR first-layer kernels: checks and tile grids. The loops themselves are in
+// kernels/sparse_input.inc, compiled per instruction set in cpp/isa/ (with FMA where the
+// GEMM micro-kernel has it, to round exactly as it does) and reached through the
+// active KernelTable.
 #include "sparse_input.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "cpu_features.hpp"
+#include "kernel_table.hpp"
 #include "thread_pool.hpp"
 #include "threads.hpp"
 
 namespace nnfast {
-
-namespace generic {
-#define NNFAST_MADD(a, b, c) ((c) + (a) * (b))  // no FMA in the baseline ISA: two roundings
-#include "sparse_input_kernels.inc"
-#undef NNFAST_MADD
-}  // namespace generic
-
-#ifdef NNFAST_HAVE_AVX2_KERNEL
-namespace avx2 {  // compiled in sparse_input_avx2.cpp
-void csr_forward_rows(MatrixView, const CsrMatrix&, RowSelection, index_t, index_t,
-                      ConstMatrixView, float*, index_t);
-void csr_gradient_features(MatrixView, const CsrMatrix&, RowSelection, ConstMatrixView, bool,
-                           index_t, index_t, index_t*, index_t*, float*, float*, index_t);
-}  // namespace avx2
-#endif
 
 void CsrMatrix::check(const char* fn) const {
   NNFAST_CHECK(rows >= 0 && cols >= 0, fn, "X has a negative dimension");
@@ -135,7 +121,7 @@ CsrForwardTiles::CsrForwardTiles(MatrixView y, const CsrMatrix& x, RowSelection 
 void CsrForwardTiles::operator()(index_t tile, int slot) const {
   const auto [r0, r1] = split(rows_.count, tile, groups_);
   if (r0 >= r1) return;
-  NNFAST_DISPATCH(csr_forward_rows, y_, x_, rows_, r0, r1, w_, scratch_.partial_of(slot),
+  active_kernels().csr_forward_rows(y_, x_, rows_, r0, r1, w_, scratch_.partial_of(slot),
                   gemm_blocking().kc);
   bias_activation_rows(y_, r0, r1, b_, act_);
 }
@@ -150,7 +136,7 @@ CsrWeightGradientTiles::CsrWeightGradientTiles(MatrixView dw, const CsrMatrix& x
 void CsrWeightGradientTiles::operator()(index_t tile, int slot) const {
   const auto [p0, p1] = split(x_.cols, tile, groups_);
   if (p0 >= p1) return;
-  NNFAST_DISPATCH(csr_gradient_features, dw_, x_, rows_, dz_, accumulate_, p0, p1,
+  active_kernels().csr_gradient_features(dw_, x_, rows_, dz_, accumulate_, p0, p1,
                   scratch_.column_end.data(), scratch_.entry_row.data(),
                   scratch_.entry_value.data(), scratch_.partial_of(slot), gemm_blocking().kc);
 }

@@ -11,6 +11,24 @@ from sklearn.preprocessing import StandardScaler
 from nnfast import _core
 
 
+# Every instruction set nnfast has kernels for, on some CPU: a test taking the `isa`
+# fixture runs once per entry, and skips, with the reason, where this CPU or build lacks it.
+KNOWN_ISAS = ("generic", "avx2", "avx512")
+
+
+@pytest.fixture(params=KNOWN_ISAS)
+def isa(request):
+    """Makes ``request.param``'s kernel table the active one for the test."""
+    available = _core.available_isas()
+    if request.param not in available:
+        pytest.skip(f"{request.param} kernels are not available here (this CPU and build "
+                    f"run: {', '.join(available)})")
+    saved = _core.isa()
+    _core.set_isa(request.param)
+    yield request.param
+    _core.set_isa(saved)
+
+
 @pytest.fixture(autouse=True)
 def default_thread_count():
     """A test may call set_num_threads: the next one starts from the default again."""

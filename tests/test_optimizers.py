@@ -30,7 +30,7 @@ def assert_close(actual, expected, atol=0.0):
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("alpha, grad_scale", [(0.0, 1.0), (0.1, 1.0), (1e-4, 1 / 32)])
-def test_adam_matches_reference_over_steps(shape, alpha, grad_scale):
+def test_adam_matches_reference_over_steps(isa, shape, alpha, grad_scale):
     param, m = state(shape, 0, 2)
     v = np.abs(state(shape, 1, 1)[0])
     expected = ref.f64(param), ref.f64(m), ref.f64(v)
@@ -57,7 +57,7 @@ def test_adam_first_step_moves_each_param_by_about_lr():
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
 @pytest.mark.parametrize("alpha, grad_scale", [(0.0, 1.0), (0.1, 0.25)])
-def test_sgd_matches_reference_over_steps(shape, momentum, nesterov, alpha, grad_scale):
+def test_sgd_matches_reference_over_steps(isa, shape, momentum, nesterov, alpha, grad_scale):
     param, velocity = state(shape, 2, 2)
     expected = ref.f64(param), ref.f64(velocity)
     hyper = dict(learning_rate=0.05, momentum=momentum, nesterov=nesterov, alpha=alpha,

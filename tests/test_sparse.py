@@ -215,16 +215,6 @@ def test_sparse_fit_is_bitwise_identical_across_threads(solver):
 
 
 # --- the kernels -----------------------------------------------------------------------------
-@pytest.fixture(params=["avx2", "generic"])
-def isa(request):
-    if request.param == "avx2" and not _core.cpu_supports_avx2():
-        pytest.skip("no AVX2 on this CPU")
-    saved = _core.isa()
-    _core.set_isa(request.param)
-    yield request.param
-    _core.set_isa(saved)
-
-
 def kernel_inputs(index_dtype, dtype, n_out=21):
     X, _, _ = sparse_problem(n=90, d=700, density=0.03, seed=5)
     X = with_index_dtype(X.astype(dtype), index_dtype)

@@ -2,12 +2,14 @@
 // includes pybind11. std::invalid_argument from the core becomes ValueError.
 #include <pybind11/native_enum.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <string>
 
-#include "../cpu_features.hpp"
 #include "../activations.hpp"
+#include "../cpu_features.hpp"
 #include "../gemm.hpp"
+#include "../kernel_table.hpp"
 #include "../losses.hpp"
 #include "../threads.hpp"
 #include "sections.hpp"
@@ -32,13 +34,15 @@ PYBIND11_MODULE(_core, m) {
       .finalize();
 
   // ---- machine ----
-  m.def("isa", [] { return std::string(isa_name(active_isa())); });
-  m.def("cpu_supports_avx2", &cpu_supports_avx2_fma);
-  m.def("set_isa", [](const std::string& name) {
-    if (name == "generic") return set_active_isa(Isa::generic);
-    if (name == "avx2") return set_active_isa(Isa::avx2);
-    throw py::value_error("[set_isa] name must be 'generic' or 'avx2', got '" + name + "'");
+  m.def("isa", [] { return std::string(active_kernels().name); });
+  m.def("available_isas", [] {
+    std::vector<std::string> names;
+    for (const KernelTable* t : available_kernels()) names.emplace_back(t->name);
+    return names;
   });
+  m.def("isa_request_problem", &isa_request_problem);
+  m.def("cpu_supports_avx2", &cpu_supports_avx2_fma);
+  m.def("set_isa", [](const std::string& name) { set_active_kernels(name); }, py::arg("name"));
   m.def("get_num_threads", &get_num_threads);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("reset_num_threads", &reset_num_threads);

@@ -5,12 +5,17 @@ its attributes; the arithmetic runs in float32 C++ kernels (``nnfast._core``).
 ``nnfast.ops`` exposes the kernels themselves.
 """
 
+import warnings as _warnings
+
 from . import _core, ops
 from ._model_file import load, save
 from ._multilayer_perceptron import MLPClassifier, MLPRegressor
 from ._threads import MAX_THREADS, get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
+
+if _core.isa_request_problem():  # NNFAST_ISA asked for kernels this CPU or build lacks
+    _warnings.warn(_core.isa_request_problem(), RuntimeWarning, stacklevel=2)
 
 
 __all__ = [

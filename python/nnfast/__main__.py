@@ -2,7 +2,7 @@
 
 demo  fits MLPClassifier on scikit-learn's digits and exits non-zero if the test
       accuracy is below 0.95 (a smoke test of an installed wheel).
-info  prints the version, the active GEMM kernel, AVX2 support, the thread count and what
+info  prints the version, the active instruction set and those available, the thread count and what
       set it, the OpenMP runtime, and threadpoolctl's view of the process's thread pools.
 bench runs bench/compare.py from a source checkout, when it is there (extra
       arguments are passed on to it).
@@ -56,8 +56,8 @@ def demo():
 def info():
     threads = thread_info()
     print(f"nnfast version:    {__version__}")
-    print(f"ISA (GEMM kernel): {_core.isa()}")
-    print(f"CPU has AVX2+FMA:  {_core.cpu_supports_avx2()}")
+    print(f"ISA (kernels):     {_core.isa()} (available: {', '.join(_core.available_isas())};"
+          " NNFAST_ISA selects)")
     print(f"threads:           {threads['threads']} (from {threads['source']})")
     print(f"thread budget:     {threads['budget']} (shared by calls running at once)")
     print(f"OpenMP runtime:    {threads['openmp_runtime']} (OpenMP {threads['openmp_version']})")

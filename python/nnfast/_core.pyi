@@ -18,7 +18,7 @@ Conventions for every function here:
 """
 
 import enum
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import scipy.sparse
@@ -41,9 +41,11 @@ class Loss(enum.IntEnum):
     poisson = 3  # exp + half Poisson deviance: exp(z) - y*z (+ const)
 
 # --- machine -----------------------------------------------------------------------
-def isa() -> str: ...  # "avx2" or "generic": the active GEMM micro-kernel
+def isa() -> str: ...  # the active kernel table: "generic" or "avx2"
+def available_isas() -> List[str]: ...  # the tables this build has and this CPU runs
+def isa_request_problem() -> str: ...  # why NNFAST_ISA was not followed ("" if it was)
+def set_isa(name: str) -> None: ...  # tests and benchmarks: ValueError if unavailable
 def cpu_supports_avx2() -> bool: ...
-def set_isa(name: str) -> None: ...  # "avx2" | "generic" (ValueError if unsupported)
 # Threads (cpp/threads.hpp): the count a call on this thread would use, and its source.
 MAX_THREADS: int  # 1024: set_num_threads rejects more
 def get_num_threads() -> int: ...

@@ -67,6 +67,7 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "isa",
+    "available_isas",
 ]
 
 
@@ -508,5 +509,26 @@ def sgd_update(param, grad, velocity, *, learning_rate=1e-3, momentum=0.0, neste
 
 # --- machine ------------------------------------------------------------------------------------
 def isa():
-    """The instruction set of the active GEMM micro-kernel: ``"avx2"`` or ``"generic"``."""
+    """The instruction set whose kernels are active: one of :func:`available_isas`.
+
+    Chosen once, at import: ``NNFAST_ISA`` if set (and this CPU runs it; otherwise a
+    ``RuntimeWarning`` says why not), else the widest this CPU runs.
+
+    Returns
+    -------
+    name : str
+        ``"generic"`` (portable C++, no FMA) or ``"avx2"`` (AVX2 + FMA).
+    """
     return _core.isa()
+
+
+def available_isas():
+    """The instruction sets this build has and this CPU runs, narrowest first.
+
+    Returns
+    -------
+    names : list of str
+        Always starts with ``"generic"``; ``"avx2"`` follows on x86-64 CPUs with AVX2 and
+        FMA. ``NNFAST_ISA=<name>`` (set before importing nnfast) selects one.
+    """
+    return list(_core.available_isas())

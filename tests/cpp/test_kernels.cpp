@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "cpu_features.hpp"
+#include "kernel_table.hpp"
 #include "dense.hpp"
 #include "gemm.hpp"
 #include "losses.hpp"
@@ -424,10 +424,16 @@ void run_all() {
 }  // namespace
 
 int main() {
-  std::printf("ISA: %s\n", isa_name(active_isa()));
+  // Every instruction set this CPU runs, the active one (NNFAST_ISA's) first.
+  const std::string first = active_kernels().name;
+  std::printf("ISA: %s\n", first.c_str());
+  std::fflush(stdout);  // the thread-pool tests fork: nothing buffered may be duplicated
   run_all();
-  if (active_isa() == Isa::avx2) {  // the portable path must hold too
-    set_active_isa(Isa::generic);
+  for (const KernelTable* t : available_kernels()) {
+    if (t->name == first) continue;
+    std::printf("ISA: %s\n", t->name);
+    std::fflush(stdout);
+    set_active_kernels(t->name);
     run_all();
   }
   std::printf("%d passed, %d failed\n", nnfast_test::g_passed, nnfast_test::g_failed);

@@ -1,0 +1,58 @@
+// One table of kernels per instruction set (BLIS's per-architecture context): the GEMM
+// micro-kernel and single-row kernel, the GEMM's fused epilogue, the optimizer updates
+// and the CSR first-layer kernels. One table is active, chosen once (at first use) from
+// the CPU and NNFAST_ISA; the drivers (gemm.cpp, optimizers.cpp, sparse_input.cpp) call
+// through it and know no instruction set.
+//
+// Adding an instruction set: a folder cpp/isa/<name>/ whose kernels.cpp defines the
+// functions of cpp/isa/prototypes.inc in namespace nnfast::<name> (compiled with its
+// flags) and whose table.cpp (baseline flags: it runs before the CPU is known) defines
+// the table; then one entry in kernel_table.cpp and one line in CMakeLists.txt.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "gemm.hpp"
+#include "gemm_kernel.hpp"
+#include "optimizers.hpp"
+#include "sparse_input.hpp"
+
+namespace nnfast {
+
+struct KernelTable {
+  const char* name;     // "generic", "avx2": NNFAST_ISA's values
+  bool (*cpu_runs)();   // this CPU and OS can run the table's code
+  GemmMicroKernel gemm_kernel;  // kGemmMR x kGemmNR
+  GemmRowKernel gemm_row_kernel;
+  void (*gemm_epilogue)(const GemmEpilogue& ep, float* c, index_t ldc, index_t i0, index_t j0,
+                        index_t m, index_t n);
+  void (*adam_update)(float* param, const float* grad, float* m, float* v, index_t n,
+                      const AdamStep& step, float alpha, float grad_scale);
+  void (*sgd_update)(float* param, const float* grad, float* velocity, index_t n,
+                     float learning_rate, float momentum, bool nesterov, float alpha,
+                     float grad_scale);
+  double (*sum_of_squares)(const float* x, index_t n);
+  void (*csr_forward_rows)(MatrixView y, const CsrMatrix& x, RowSelection rows, index_t r0,
+                           index_t r1, ConstMatrixView w, float* partial, index_t kc);
+  void (*csr_gradient_features)(MatrixView dw, const CsrMatrix& x, RowSelection rows,
+                                ConstMatrixView dz, bool accumulate, index_t p0, index_t p1,
+                                index_t* column_end, index_t* entry_row, float* entry_value,
+                                float* partial, index_t kc);
+};
+
+// The active table. The first call chooses: NNFAST_ISA's table if this build has it and
+// the CPU runs it, else the last (widest) table of this build the CPU runs.
+const KernelTable& active_kernels();
+
+// The tables of this build that this CPU runs, narrowest first ("generic" is always first).
+std::vector<const KernelTable*> available_kernels();
+
+// Makes `name` the active table (tests, benchmarks): std::invalid_argument when this build
+// has no such table or the CPU cannot run it.
+void set_active_kernels(const std::string& name);
+
+// Why NNFAST_ISA was not followed ("" when it was, or is unset): the caller warns.
+std::string isa_request_problem();
+
+}  // namespace nnfast
