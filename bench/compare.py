@@ -1,6 +1,7 @@
 """nnfast vs PyTorch, scikit-learn and NumPy on the workloads W1-W7 of BENCHMARKS.md.
 
     python bench/compare.py [--quick] [--threads 2] [--passes 3] [--only WORKLOAD ...]
+                            [--isa NAME]
 
 One process, every library pinned to the same thread count, synthetic data of the real
 shapes from a fixed seed, medians of side-by-side repeats. The whole set runs --passes
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from common import (GEMM_SHAPES, NOISY, W1_LAYERS, W2_LAYERS, W6_LAYERS, OtherLoad,
-                    classification_data, forward_flops, pinned_threads, quiet_race,
+                    classification_data, core, forward_flops, pinned_threads, quiet_race,
                     regression_data, sgemm_peak_gflops, torch, train_flops,
                     wait_until_quiet)
 from peers import (TorchMLP, epoch_cases, estimator, fit_case, fit_quietly, gemm_cases,
@@ -285,10 +286,16 @@ def main():
     parser.add_argument("--only", nargs="+", metavar="WORKLOAD",
                         choices=[w.__name__ for w in WORKLOADS],
                         help="run these workloads only (default: all)")
+    parser.add_argument("--isa", choices=core.available_isas(),
+                        help="nnfast's instruction set for the run (default: the widest this "
+                             "CPU runs); run once per set to compare them")
     parser.add_argument("--rss-child", nargs=2, metavar=("IMPL", "DTYPE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     cfg = Config(args.quick, args.threads)
+    if args.isa:
+        core.set_isa(args.isa)
+        os.environ["NNFAST_ISA"] = args.isa  # for the W7 subprocesses too
     if args.passes is None:
         args.passes = 1 if args.quick else 3
     if args.passes < 1:
@@ -314,7 +321,8 @@ def main():
     # The median of the samples: this shared VM's clock drifts by +-20% within a run.
     peak = statistics.median(peaks)
     command = ("python bench/compare.py" + " --quick" * cfg.quick + f" --threads {cfg.threads}"
-               + f" --passes {args.passes}" + (f" --only {' '.join(args.only)}" if args.only else ""))
+               + f" --passes {args.passes}" + (f" --only {' '.join(args.only)}" if args.only else "")
+               + (f" --isa {args.isa}" if args.isa else ""))
     table, notes = markdown_table(rows, peak), notes_list(rows)
     info = machine_info(cfg.threads, peak, nnfast_api()) + (
         f"\n- sgemm peak sampled before each workload and at the end: min / median / max "

@@ -99,15 +99,19 @@ def machine_info(threads, peak_gflops, nnfast_api):
 
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), platform.processor())
-    blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture', '')})"
+    blas = [f"{i['internal_api']} {i.get('version')} (core type {i.get('architecture', '?')})"
             for i in threadpool_info() if i["user_api"] == "blas"]
+    torch_isa = torch.backends.cpu.get_cpu_capability() if torch else "n/a"
     return "\n".join([
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"- CPU: {cpu}, {os.cpu_count()} logical cores; load average at the end: "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}",
         f"- threads (every library): {threads}; sgemm peak (NumPy float32 1024^3, the "
         f"100% of '% peak'): {peak_gflops:.1f} GF/s",
-        f"- nnfast: ISA {core.isa()}, driven through its {nnfast_api}",
+        f"- instruction sets: nnfast {core.isa()} (this CPU runs: "
+        f"{', '.join(core.available_isas())}; --isa or NNFAST_ISA picks one), NumPy's BLAS "
+        f"{', '.join(blas)}, PyTorch CPU capability {torch_isa}",
+        f"- nnfast driven through its {nnfast_api}",
         f"- Python {platform.python_version()}, NumPy {numpy.__version__} "
         f"({', '.join(blas)}), scikit-learn {sklearn.__version__}, "
         f"PyTorch {torch.__version__ if torch else 'not installed'}",
