@@ -34,7 +34,7 @@ def assert_close_to_gemm(actual, expected, bound):
 
 @pytest.mark.parametrize("activation", ref.ACTIVATIONS)
 @pytest.mark.parametrize("n, n_in, n_out", SHAPES)
-def test_dense_forward_matches_reference(blocking, activation, n, n_in, n_out):
+def test_dense_forward_matches_reference(isa, blocking, activation, n, n_in, n_out):
     x, w, b = layer(np.random.default_rng(n * n_in + n_out), n, n_in, n_out)
     out = np.full((n, n_out), np.nan, dtype=np.float32)
     _core.dense_forward(x, w, b, _core.Activation.__members__[activation], out)
@@ -46,7 +46,7 @@ def test_dense_forward_matches_reference(blocking, activation, n, n_in, n_out):
 
 
 @pytest.mark.parametrize("n, n_in, n_out", SHAPES)
-def test_dense_backward_matches_reference(blocking, n, n_in, n_out):
+def test_dense_backward_matches_reference(isa, blocking, n, n_in, n_out):
     rng = np.random.default_rng(n + n_in * n_out)
     x, w, _ = layer(rng, n, n_in, n_out)
     dz = rng.standard_normal((n, n_out)).astype(np.float32)

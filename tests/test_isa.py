@@ -59,3 +59,27 @@ def test_fit_on_every_isa_follows_scikit_learn(isa):
     ours = MLPClassifier(**kw).fit(X / 16.0, y).loss_curve_
     theirs = sk.MLPClassifier(**kw).fit(X / 16.0, y).loss_curve_
     np.testing.assert_allclose(ours, theirs, rtol=1e-4)
+
+
+# Instruction sets with FMA whose GEMM gives each output element one FMA chain over k in
+# the same order and blocking (generic has no FMA: it rounds differently, by design).
+FMA_ISAS = ("avx2", "avx512")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fits_are_bitwise_identical_across_fma_isas():
+    sets = [s for s in FMA_ISAS if s in ops.available_isas()]
+    if len(sets) < 2:
+        pytest.skip(f"needs two of {', '.join(FMA_ISAS)}; this CPU and build run "
+                    f"{', '.join(ops.available_isas())}")
+    X, y = load_digits(return_X_y=True)
+    saved, fits = ops.isa(), []
+    try:
+        for name in sets:
+            _core.set_isa(name)
+            fits.append(MLPClassifier((64, 32), max_iter=5, random_state=0).fit(X / 16.0, y))
+    finally:
+        _core.set_isa(saved)
+    for other in fits[1:]:
+        for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, other.coefs_ + other.intercepts_):
+            np.testing.assert_array_equal(a, b)
