@@ -16,7 +16,6 @@ namespace nnfast {
 
 namespace {
 
-constexpr index_t MR = kGemmMR, NR = kGemmNR;
 GemmBlocking g_blocking;
 
 index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
@@ -41,6 +40,7 @@ struct ScratchBuffer {
 thread_local ScratchBuffer t_pack_a, t_pack_b;
 
 // Packs B[0:k, j0:j0+NR] (strided) into a k x NR micro-panel, zero-padding columns >= n.
+template <index_t NR>
 void pack_b_panel(float* dst, ConstMatrixView b, index_t p0, index_t k, index_t j0) {
   const index_t n = std::min(NR, b.cols - j0);
   for (index_t p = 0; p < k; ++p) {
@@ -56,6 +56,7 @@ void pack_b_panel(float* dst, ConstMatrixView b, index_t p0, index_t k, index_t 
 }
 
 // Packs A[i0:i0+m, p0:p0+k] into MR-row strips, each k-major (rs = 1, cs = MR).
+template <index_t MR>
 void pack_a_block(float* dst, ConstMatrixView a, index_t i0, index_t m, index_t p0, index_t k) {
   for (index_t s = 0; s < m; s += MR) {
     const index_t rows = std::min(MR, m - s);
@@ -89,6 +90,14 @@ struct TileRect {
   index_t r0, r1, j0, j1;
 };
 
+// The blocking for a table's micro-kernel: MC in whole strips of its MR rows (so the
+// tile grid stays fixed).
+GemmBlocking blocking_for(const KernelTable& kt) {
+  GemmBlocking blk = g_blocking;
+  blk.mc = ceil_div(blk.mc, kt.gemm_mr) * kt.gemm_mr;
+  return blk;
+}
+
 // Which rows are packed / read in place, from the rows of a tile.
 bool packs_a(index_t rows, const GemmBlocking& blk) { return rows > blk.mc; }
 // B is read in place when packing would not pay: for few rows (each panel is used by few
@@ -106,7 +115,9 @@ bool reads_b_in_place(index_t rows, const ConstMatrixView& b) {
 // cycles of FMAs, packing one element ~1. (Splitting panels alone would make every
 // thread pack all of a big A.)
 std::pair<index_t, index_t> tile_grid(index_t m, index_t n, const ConstMatrixView& b,
-                                      int threads) {
+                                      int threads, const KernelTable& kt) {
+  const index_t MR = kt.gemm_mr, NR = kt.gemm_nr;
+  const GemmBlocking blk = blocking_for(kt);
   const index_t panels = ceil_div(n, NR), strips = ceil_div(m, MR);
   std::pair<index_t, index_t> best{1, 1};
   index_t best_cost = -1;
@@ -114,7 +125,7 @@ std::pair<index_t, index_t> tile_grid(index_t m, index_t n, const ConstMatrixVie
     const index_t tm = std::min<index_t>(threads / tn, strips);
     const index_t rows = ceil_div(strips, tm) * MR, cols = ceil_div(panels, tn) * NR;
     const index_t tiles = ceil_div(strips, tm) * ceil_div(panels, tn);
-    const index_t cost = 6 * tiles + (packs_a(rows, g_blocking) ? rows : 0) +
+    const index_t cost = 6 * tiles + (packs_a(rows, blk) ? rows : 0) +
                          (reads_b_in_place(rows, b) ? 0 : cols);
     if (best_cost < 0 || cost < best_cost) best = {tm, tn}, best_cost = cost;
   }
@@ -122,7 +133,9 @@ std::pair<index_t, index_t> tile_grid(index_t m, index_t n, const ConstMatrixVie
 }
 
 // Tile (ti, tj) of a tm x tn grid over C (m x n).
-TileRect tile_rect(index_t m, index_t n, index_t tm, index_t tn, index_t ti, index_t tj) {
+TileRect tile_rect(index_t m, index_t n, index_t tm, index_t tn, index_t ti, index_t tj,
+                   const KernelTable& kt) {
+  const index_t MR = kt.gemm_mr, NR = kt.gemm_nr;
   const index_t panels = ceil_div(n, NR), strips = ceil_div(m, MR);
   auto split = [](index_t total, index_t parts, index_t idx) {
     return std::pair<index_t, index_t>(total * idx / parts, total * (idx + 1) / parts);
@@ -132,18 +145,20 @@ TileRect tile_rect(index_t m, index_t n, index_t tm, index_t tn, index_t ti, ind
   return {s0 * MR, std::min(m, s1 * MR), p0 * NR, std::min(n, p1 * NR)};
 }
 
-// C := alpha * A * B + beta * C and the epilogue, over the rectangle sh of C only.
-void gemm_rect(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
-               const GemmEpilogue& ep, const TileRect& sh) {
+// C := alpha * A * B + beta * C and the epilogue, over the rectangle sh of C only, for a
+// micro-kernel of MR x NR (compile-time: packing with a runtime shape measured 3-25%
+// slower; gemm_rect below instantiates each table's shape).
+template <index_t MR, index_t NR>
+void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
+                   const GemmEpilogue& ep, const TileRect& sh, const KernelTable& kernels) {
   const index_t k = a.cols;
   if (sh.r0 >= sh.r1 || sh.j0 >= sh.j1) return;
   if (k == 0) return scale_only(c, beta, ep, sh.r0, sh.r1, sh.j0, sh.j1);
 
-  const KernelTable& kernels = active_kernels();
   const GemmMicroKernel kernel = kernels.gemm_kernel;
   const GemmRowKernel row_kernel = kernels.gemm_row_kernel;
-  constexpr index_t kRowPanels = kGemmRowNR / NR;
-  const GemmBlocking blk = g_blocking;
+  const index_t row_nr = kernels.gemm_row_nr, kRowPanels = row_nr / NR;
+  const GemmBlocking blk = blocking_for(kernels);
   const index_t rows = sh.r1 - sh.r0, panels = ceil_div(sh.j1 - sh.j0, NR);
   // Packing B pays only when a panel is reused by several strips and B is not tiny: a few
   // rows (inference, small batches) or a small B are read in place (reads_b_in_place).
@@ -168,22 +183,22 @@ void gemm_rect(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, 
       return bbuf + (b_in_place ? 0 : q * kc * NR);
     };
     if (!b_in_place)
-      for (index_t q = 0; q < panels; ++q) pack_b_panel(bbuf + q * kc * NR, b, pc, kc, sh.j0 + q * NR);
+      for (index_t q = 0; q < panels; ++q) pack_b_panel<NR>(bbuf + q * kc * NR, b, pc, kc, sh.j0 + q * NR);
 
     for (index_t ic = sh.r0; ic < sh.r1; ic += blk.mc) {
       const index_t mc = std::min(blk.mc, sh.r1 - ic);
-      if (pack_a) pack_a_block(abuf, a, ic, mc, pc, kc);
+      if (pack_a) pack_a_block<MR>(abuf, a, ic, mc, pc, kc);
       for (index_t q = 0; q < panels; ++q) {
         const index_t j = sh.j0 + q * NR, nr = std::min(NR, sh.j1 - j);
         // One row (single-sample inference): 64 columns per call, 8 FMA chains.
-        if (mc == 1 && b_in_place && j + kGemmRowNR <= sh.j1 && q + kRowPanels <= panels) {
+        if (mc == 1 && b_in_place && j + row_nr <= sh.j1 && q + kRowPanels <= panels) {
           float* ct = c.data + ic * c.ld + j;
           row_kernel(kc, a.data + ic * a.rs + pc * a.cs, a.cs, b.data + pc * b.rs + j, b.rs, ct,
                      alpha, beta_k);
           q += kRowPanels - 1;
           continue;
         }
-        if (b_in_place && j + NR > b.cols) pack_b_panel(bbuf, b, pc, kc, j);  // ragged edge
+        if (b_in_place && j + NR > b.cols) pack_b_panel<NR>(bbuf, b, pc, kc, j);  // ragged edge
         index_t ldb;
         const float* bp = panel(q, ldb);
         for (index_t ir = 0; ir < mc; ir += MR) {
@@ -204,6 +219,15 @@ void gemm_rect(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, 
   }
 }
 
+// The tile shapes of the kernel tables (kernel_table.cpp), one instantiation each.
+void gemm_rect(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
+               const GemmEpilogue& ep, const TileRect& sh, const KernelTable& kernels) {
+  if (kernels.gemm_mr == 6 && kernels.gemm_nr == 16)
+    return gemm_rect_for<6, 16>(c, a, b, alpha, beta, ep, sh, kernels);
+  fail("gemm", "no GEMM driver for a ", kernels.gemm_mr, "x", kernels.gemm_nr,
+       " micro-kernel: add its instantiation to gemm_rect");
+}
+
 }  // namespace
 
 GemmBlocking gemm_blocking() { return g_blocking; }
@@ -215,7 +239,6 @@ void set_gemm_blocking(GemmBlocking blocking) {
                "kc and mc must be >= 1, small_m and in_place_b_bytes >= 0, got kc=", blocking.kc,
                " mc=", blocking.mc, " small_m=", blocking.small_m, " in_place_b_bytes=",
                blocking.in_place_b_bytes);
-  blocking.mc = ceil_div(blocking.mc, MR) * MR;  // whole strips keep the tile grid fixed
   g_blocking = blocking;
 }
 
@@ -229,10 +252,11 @@ void check_gemm_shapes(const char* fn, MatrixView c, ConstMatrixView a, ConstMat
 
 GemmTiles::GemmTiles(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
                      const GemmEpilogue& epilogue, int threads)
-    : c_(c), a_(a), b_(b), alpha_(alpha), beta_(beta), epilogue_(epilogue) {
+    : c_(c), a_(a), b_(b), alpha_(alpha), beta_(beta), epilogue_(epilogue),
+      kernels_(&active_kernels()) {
   const bool empty = c.rows == 0 || c.cols == 0;
   const auto [tm, tn] = empty ? std::pair<index_t, index_t>{0, 0}
-                              : tile_grid(c.rows, c.cols, b, std::max(threads, 1));
+                              : tile_grid(c.rows, c.cols, b, std::max(threads, 1), *kernels_);
   row_groups_ = tm;
   panel_groups_ = tn;
 }
@@ -241,20 +265,21 @@ GemmTiles GemmTiles::whole_rows(MatrixView c, ConstMatrixView a, ConstMatrixView
                                 float beta, const GemmEpilogue& epilogue, int groups) {
   GemmTiles tiles(c, a, b, alpha, beta, epilogue, 1);
   if (tiles.count() > 0)
-    tiles.row_groups_ = std::min<index_t>(std::max(groups, 1), ceil_div(c.rows, MR));
+    tiles.row_groups_ = std::min<index_t>(std::max(groups, 1),
+                                          ceil_div(c.rows, tiles.kernels_->gemm_mr));
   return tiles;
 }
 
 std::pair<index_t, index_t> GemmTiles::rows_of(index_t tile) const {
   const TileRect rect = tile_rect(c_.rows, c_.cols, row_groups_, panel_groups_,
-                                  tile / panel_groups_, tile % panel_groups_);
+                                  tile / panel_groups_, tile % panel_groups_, *kernels_);
   return {rect.r0, rect.r1};
 }
 
 void GemmTiles::operator()(index_t tile, int) const {
   const TileRect rect = tile_rect(c_.rows, c_.cols, row_groups_, panel_groups_,
-                                  tile / panel_groups_, tile % panel_groups_);
-  gemm_rect(c_, a_, b_, alpha_, beta_, epilogue_, rect);
+                                  tile / panel_groups_, tile % panel_groups_, *kernels_);
+  gemm_rect(c_, a_, b_, alpha_, beta_, epilogue_, rect, *kernels_);
 }
 
 void gemm(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,

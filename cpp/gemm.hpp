@@ -9,6 +9,8 @@
 
 namespace nnfast {
 
+struct KernelTable;  // kernel_table.hpp
+
 // Read-only strided matrix: element (i, j) at data[i * rs + j * cs].
 struct ConstMatrixView {
   const float* data;
@@ -67,6 +69,7 @@ class GemmTiles {
   ConstMatrixView a_, b_;
   float alpha_, beta_;
   GemmEpilogue epilogue_;
+  const KernelTable* kernels_;  // the table the grid was made for (its MR x NR tiles)
   index_t row_groups_, panel_groups_;
 };
 

@@ -23,8 +23,9 @@ namespace nnfast {
 struct KernelTable {
   const char* name;     // "generic", "avx2": NNFAST_ISA's values
   bool (*cpu_runs)();   // this CPU and OS can run the table's code
-  GemmMicroKernel gemm_kernel;  // kGemmMR x kGemmNR
-  GemmRowKernel gemm_row_kernel;
+  GemmMicroKernel gemm_kernel;   // a gemm_mr x gemm_nr tile
+  GemmRowKernel gemm_row_kernel;  // 1 x gemm_row_nr (a multiple of gemm_nr)
+  index_t gemm_mr, gemm_nr, gemm_row_nr;  // the GEMM driver packs and tiles for these
   void (*gemm_epilogue)(const GemmEpilogue& ep, float* c, index_t ldc, index_t i0, index_t j0,
                         index_t m, index_t n);
   void (*adam_update)(float* param, const float* grad, float* m, float* v, index_t n,

@@ -7,5 +7,6 @@ namespace nnfast::avx2 {
 #include "isa/prototypes.inc"
 #define NNFAST_ISA_NAME "avx2"
 #define NNFAST_ISA_CPU_RUNS cpu_supports_avx2_fma
+#define NNFAST_ISA_GEMM_SHAPE kGemmMR, kGemmNR, kGemmRowNR
 #include "isa/table.inc"
 }  // namespace nnfast::avx2

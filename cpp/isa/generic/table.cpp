@@ -8,5 +8,6 @@ bool always() { return true; }
 #include "isa/prototypes.inc"
 #define NNFAST_ISA_NAME "generic"
 #define NNFAST_ISA_CPU_RUNS always
+#define NNFAST_ISA_GEMM_SHAPE kGemmMR, kGemmNR, kGemmRowNR
 #include "isa/table.inc"
 }  // namespace nnfast::generic
