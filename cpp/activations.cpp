@@ -4,10 +4,11 @@ namespace nnfast {
 
 const char* activation_name(Activation act) {
   switch (act) {
-    case Activation::identity: return "identity";
-    case Activation::logistic: return "logistic";
-    case Activation::tanh: return "tanh";
-    case Activation::relu: return "relu";
+#define NNFAST_ACTIVATION_NAME(name) \
+  case Activation::name:             \
+    return #name;
+    NNFAST_ACTIVATIONS(NNFAST_ACTIVATION_NAME)
+#undef NNFAST_ACTIVATION_NAME
   }
   return "?";
 }

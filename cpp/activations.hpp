@@ -6,7 +6,17 @@
 
 namespace nnfast {
 
-enum class Activation : int { identity = 0, logistic = 1, tanh = 2, relu = 3 };
+// Every hidden activation, declared once, in the order of its enum values: the enum,
+// activation_name, with_activation's dispatch and the Python enum (bindings/module.cpp)
+// are generated from this list. Adding one: a name here, its element math in activate and
+// derivative_from_output below, and its entry in python/nnfast/_activations.py.
+#define NNFAST_ACTIVATIONS(X) X(identity) X(logistic) X(tanh) X(relu)
+
+enum class Activation : int {
+#define NNFAST_ACTIVATION_ENUMERATOR(name) name,
+  NNFAST_ACTIVATIONS(NNFAST_ACTIVATION_ENUMERATOR)
+#undef NNFAST_ACTIVATION_ENUMERATOR
+};
 
 const char* activation_name(Activation act);
 
@@ -50,10 +60,11 @@ inline float derivative_from_output(float y) {
 template <class Fn>
 inline void with_activation(Activation act, Fn&& fn) {
   switch (act) {
-    case Activation::identity: return fn(std::integral_constant<Activation, Activation::identity>{});
-    case Activation::logistic: return fn(std::integral_constant<Activation, Activation::logistic>{});
-    case Activation::tanh: return fn(std::integral_constant<Activation, Activation::tanh>{});
-    case Activation::relu: return fn(std::integral_constant<Activation, Activation::relu>{});
+#define NNFAST_ACTIVATION_CASE(name) \
+  case Activation::name:             \
+    return fn(std::integral_constant<Activation, Activation::name>{});
+    NNFAST_ACTIVATIONS(NNFAST_ACTIVATION_CASE)
+#undef NNFAST_ACTIVATION_CASE
   }
 }
 

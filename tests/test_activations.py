@@ -136,3 +136,17 @@ def test_enums_are_int_enums_as_declared():
     # _core.pyi: class Activation(enum.IntEnum), class Loss(enum.IntEnum).
     assert issubclass(_core.Activation, enum.IntEnum)
     assert issubclass(_core.Loss, enum.IntEnum)
+
+
+def test_activation_registry_is_the_one_list():
+    # The C++ enum (NNFAST_ACTIVATIONS), the Python registry, the estimators' constraint
+    # and docstring all come from one list each side, and the two sides agree.
+    from nnfast import MLPClassifier, MLPRegressor
+    from nnfast._activations import ACTIVATIONS
+
+    assert list(ACTIVATIONS) == list(_core.Activation.__members__) == list(ref.ACTIVATIONS)
+    for name, spec in ACTIVATIONS.items():
+        assert spec.code.name == name and spec.code == _core.Activation[name]
+    for est in (MLPClassifier, MLPRegressor):
+        assert est._parameter_constraints["activation"][0].options == set(ACTIVATIONS)
+        assert "{" + ", ".join(f"'{n}'" for n in ACTIVATIONS) + "}" in est.__doc__

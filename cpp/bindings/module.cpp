@@ -20,12 +20,11 @@ using namespace nnfast;
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast's C++ kernels (see _core.pyi for the documented contract)";
 
-  py::native_enum<Activation>(m, "Activation", "enum.IntEnum")
-      .value("identity", Activation::identity)
-      .value("logistic", Activation::logistic)
-      .value("tanh", Activation::tanh)
-      .value("relu", Activation::relu)
-      .finalize();
+  py::native_enum<Activation> activation(m, "Activation", "enum.IntEnum");
+#define NNFAST_ACTIVATION_VALUE(name) activation.value(#name, Activation::name);
+  NNFAST_ACTIVATIONS(NNFAST_ACTIVATION_VALUE)
+#undef NNFAST_ACTIVATION_VALUE
+  activation.finalize();
   py::native_enum<Loss>(m, "Loss", "enum.IntEnum")
       .value("softmax_cross_entropy", Loss::softmax_cross_entropy)
       .value("logistic_cross_entropy", Loss::logistic_cross_entropy)

@@ -17,15 +17,19 @@ _LOSS = """\
         raises ValueError otherwise (scikit-learn returns a NaN loss).
 """
 
-_PARAMETERS = """\
+from ._activations import activation_names
+
+_ACTIVATION_SET = "{" + ", ".join(f"'{name}'" for name in activation_names()) + "}"
+
+_PARAMETERS = f"""\
     hidden_layer_sizes : array-like of shape (n_layers - 2,) or int, default=(100,)
         The ith element is the number of neurons in the ith hidden layer;
         ``()`` gives a model with no hidden layer.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+    activation : {_ACTIVATION_SET}, default='relu'
         Activation function of every hidden layer.
 
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    solver : {{'lbfgs', 'sgd', 'adam'}}, default='adam'
         'lbfgs' is scipy's L-BFGS-B on the full batch; 'sgd' is stochastic
         gradient descent with momentum; 'adam' is Kingma and Ba's Adam.
 
@@ -38,7 +42,7 @@ _PARAMETERS = """\
         Mini-batch size for 'sgd' and 'adam'; 'auto' is ``min(200, n_samples)``.
         A larger value is clipped to n_samples with a warning.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+    learning_rate : {{'constant', 'invscaling', 'adaptive'}}, default='constant'
         Learning-rate schedule of 'sgd' only. 'invscaling':
         ``learning_rate_init / (t_ + 1) ** power_t`` updated after each epoch;
         'adaptive': divide by 5 whenever ``n_iter_no_change`` epochs do not

@@ -13,13 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-
-HIDDEN_ACTIVATIONS = {
-    "identity": _core.Activation.identity,
-    "logistic": _core.Activation.logistic,
-    "tanh": _core.Activation.tanh,
-    "relu": _core.Activation.relu,
-}
+from ._activations import ACTIVATIONS
 
 # `out_activation_` (scikit-learn's name) -> the _core head: output activation + loss,
 # always the canonical-link pair, so the output delta is f(z) - y as in scikit-learn.
@@ -37,8 +31,7 @@ def init_layer(fan_in, fan_out, activation, random_state):
     intercept), then cast, so a random_state gives scikit-learn's starting point
     rounded to float32.
     """
-    factor = 2.0 if activation == "logistic" else 6.0
-    bound = np.sqrt(factor / (fan_in + fan_out))
+    bound = np.sqrt(ACTIVATIONS[activation].init_factor / (fan_in + fan_out))
     coef = random_state.uniform(-bound, bound, (fan_in, fan_out))
     intercept = random_state.uniform(-bound, bound, fan_out)
     return coef.astype(np.float32), intercept.astype(np.float32)
@@ -46,7 +39,7 @@ def init_layer(fan_in, fan_out, activation, random_state):
 
 def hidden_codes(activation, n_layers):
     """One _core.Activation per hidden layer (n_layers - 2 of them)."""
-    return [HIDDEN_ACTIVATIONS[activation]] * (n_layers - 2)
+    return [ACTIVATIONS[activation].code] * (n_layers - 2)
 
 
 def as_core_input(X):
