@@ -219,13 +219,20 @@ void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alp
   }
 }
 
-// The tile shapes of the kernel tables (kernel_table.cpp), one instantiation each.
+// The driver instantiated for a table's tile shape (one line per shape of the kernel
+// tables, kernel_table.cpp), or null.
+using GemmRect = void (*)(MatrixView, ConstMatrixView, ConstMatrixView, float, float,
+                          const GemmEpilogue&, const TileRect&, const KernelTable&);
+GemmRect gemm_rect_of(const KernelTable& kt) {
+  if (kt.gemm_mr == 6 && kt.gemm_nr == 16) return gemm_rect_for<6, 16>;
+  return nullptr;
+}
+
+// Checked once per grid, by GemmTiles' constructor on the calling thread (never inside a
+// tile, where an exception could not be thrown).
 void gemm_rect(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
                const GemmEpilogue& ep, const TileRect& sh, const KernelTable& kernels) {
-  if (kernels.gemm_mr == 6 && kernels.gemm_nr == 16)
-    return gemm_rect_for<6, 16>(c, a, b, alpha, beta, ep, sh, kernels);
-  fail("gemm", "no GEMM driver for a ", kernels.gemm_mr, "x", kernels.gemm_nr,
-       " micro-kernel: add its instantiation to gemm_rect");
+  gemm_rect_of(kernels)(c, a, b, alpha, beta, ep, sh, kernels);
 }
 
 }  // namespace
@@ -254,6 +261,9 @@ GemmTiles::GemmTiles(MatrixView c, ConstMatrixView a, ConstMatrixView b, float a
                      const GemmEpilogue& epilogue, int threads)
     : c_(c), a_(a), b_(b), alpha_(alpha), beta_(beta), epilogue_(epilogue),
       kernels_(&active_kernels()) {
+  NNFAST_CHECK(gemm_rect_of(*kernels_) != nullptr, "gemm", "no GEMM driver for the ",
+               kernels_->gemm_mr, "x", kernels_->gemm_nr, " micro-kernel of '", kernels_->name,
+               "': add its instantiation to gemm_rect_of");
   const bool empty = c.rows == 0 || c.cols == 0;
   const auto [tm, tn] = empty ? std::pair<index_t, index_t>{0, 0}
                               : tile_grid(c.rows, c.cols, b, std::max(threads, 1), *kernels_);

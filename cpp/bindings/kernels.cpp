@@ -12,6 +12,12 @@ namespace nnfast::bindings {
 
 namespace {
 
+// An output head's z needs at least one column (the row max and sums read z[i][0]).
+void require_outputs(const py::array& z, const char* fn) {
+  if (z.shape(1) == 0)
+    throw py::value_error(where(fn, "z") + " has no columns: a head needs at least one output");
+}
+
 void gemm_binding(py::array a, py::array b, py::array out, float alpha, float beta, bool ta,
                   bool tb, bool reference) {
   const char* fn = reference ? "gemm_reference" : "gemm";
@@ -137,7 +143,7 @@ void bind_kernels(py::module_& m) {
   m.def("output_activation", [](py::array z, Loss loss, py::array out) {
     const char* fn = "output_activation";
     const float* zp = data_of(z, fn, "z", 2);
-    if (z.shape(1) == 0) throw py::value_error(where(fn, "z") + " has no columns: a head needs at least one output");
+    require_outputs(z, fn);
     float* op = data_of(out, fn, "out", 2, true);
     require_shape(out, {index_t(z.shape(0)), index_t(z.shape(1))}, fn, "out");
     require_no_overlap(fn, {{"out", out}}, {{"z", z}});
@@ -150,7 +156,7 @@ void bind_kernels(py::module_& m) {
     const char* fn = "loss_forward_backward";
     const float* zp = data_of(z, fn, "z", 2);
     const index_t n = z.shape(0), k = z.shape(1);
-    if (k == 0) throw py::value_error(where(fn, "z") + " has no columns: a head needs at least one output");
+    require_outputs(z, fn);
     const float* yp = data_of(y, fn, "y", 2);
     require_shape(y, {n, k}, fn, "y");
     float* gp = data_of(grad, fn, "grad", 2, true);

@@ -10,6 +10,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import _check_sample_weight
 
+from ._network import all_finite
+
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # Hyperparameters the core holds in float32 (beta_1 and beta_2 are kept in double: the
@@ -129,7 +131,7 @@ def check_parameters(estimator, require_finite=True):
         raise ValueError(f"coefs_[-1] has {fan_in} outputs, expected n_outputs_={n_outputs}")
     for name, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
         for i, a in enumerate(arrays if require_finite else ()):
-            if not np.isfinite(a).all():
+            if not all_finite([a]):
                 raise ValueError(f"{name}[{i}] contains NaN or infinity: this model cannot "
                                  "continue training; refit it with warm_start=False.")
     estimator.coefs_, estimator.intercepts_ = coefs, intercepts

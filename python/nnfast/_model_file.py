@@ -36,7 +36,8 @@ import os
 
 import numpy as np
 
-from ._checks import check_parameters
+from ._checks import FLOAT32_MAX
+from ._network import all_finite
 
 FORMAT = "nnfast"
 FORMAT_VERSION = 1
@@ -271,11 +272,11 @@ def _decode(metadata, tensors):
 
     attributes = _json(metadata, "attributes", dict)
     _set_attributes(model, cls.__name__, attributes)
-    _set_weights(model, tensors)
-    _set_optimizer(model, _json(metadata, "optimizer", (dict, type(None))), tensors)
-    extra = set(tensors) - model.__dict__.pop("_tensors_read")
-    if extra:
-        raise ModelFileError(f"unexpected tensors {sorted(extra)[:5]}")
+    reader = _TensorReader(tensors)
+    _set_weights(model, reader)
+    _set_optimizer(model, _json(metadata, "optimizer", (dict, type(None))), reader)
+    if reader.unread():
+        raise ModelFileError(f"unexpected tensors {reader.unread()[:5]}")
     model._prepare_predictor()
     return model
 
@@ -370,20 +371,29 @@ def _class_dtype(text, kind, values):
     return dtype
 
 
-def _tensor(model, tensors, name, dtype, shape):
-    """tensors[name], checked for dtype and shape (None in shape: any size)."""
-    model.__dict__.setdefault("_tensors_read", set()).add(name)
-    if name not in tensors:
-        raise ModelFileError(f"tensor {name!r} is missing")
-    a = tensors[name]
-    if a.dtype != dtype or a.ndim != len(shape) or any(
-            s is not None and s != t for s, t in zip(shape, a.shape)):
-        raise ModelFileError(f"tensor {name!r} is {a.dtype} {a.shape}, expected "
-                             f"{np.dtype(dtype)} {tuple('*' if s is None else s for s in shape)}")
-    return np.require(a, requirements=["C", "A", "W"])
+class _TensorReader:
+    """The file's tensors, each handed out checked for dtype and shape; it remembers which
+    were asked for, so that tensors the format does not name are reported."""
+
+    def __init__(self, tensors):
+        self.tensors, self.read = tensors, set()
+
+    def get(self, name, dtype, shape):
+        """tensors[name] as a writable C array, exactly of ``dtype`` and ``shape``."""
+        self.read.add(name)
+        if name not in self.tensors:
+            raise ModelFileError(f"tensor {name!r} is missing")
+        a = self.tensors[name]
+        if a.dtype != dtype or a.shape != tuple(shape):
+            raise ModelFileError(f"tensor {name!r} is {a.dtype} {a.shape}, expected "
+                                 f"{np.dtype(dtype)} {tuple(shape)}")
+        return np.require(a, requirements=["C", "A", "W"])
+
+    def unread(self):
+        return sorted(set(self.tensors) - self.read)
 
 
-def _set_weights(model, tensors):
+def _set_weights(model, reader):
     n_layers = model.n_layers_ - 1
     sizes = [model.n_features_in_, *model._hidden_layer_sizes(), model.n_outputs_]
     if len(sizes) - 1 != n_layers:
@@ -393,14 +403,13 @@ def _set_weights(model, tensors):
         arrays = []
         for i in range(n_layers):
             shape = (sizes[i], sizes[i + 1]) if name.endswith("coefs") else (sizes[i + 1],)
-            arrays.append(_tensor(model, tensors, f"{name}.{i}", np.float32, shape))
-        if name.startswith("best") and not all(np.isfinite(a).all() for a in arrays):
+            arrays.append(reader.get(f"{name}.{i}", np.float32, shape))
+        if name.startswith("best") and not all_finite(arrays):
             raise ModelFileError(f"tensor {name} holds NaN or infinity")  # restored by fit
         setattr(model, name + "_" if not name.startswith("best") else "_" + name, arrays)
-    check_parameters(model, require_finite=False)
 
 
-def _set_optimizer(model, meta, tensors):
+def _set_optimizer(model, meta, reader):
     from ._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
     if meta is None:
@@ -422,17 +431,16 @@ def _set_optimizer(model, meta, tensors):
             raise ModelFileError(f"optimizer field {key} has type {type(value).__name__}")
         setattr(optimizer, key, value)
     _check_optimizer_fields(optimizer)
-    optimizer.step = _tensor(model, tensors, "optimizer.step", np.int64, (1,))
+    optimizer.step = reader.get("optimizer.step", np.int64, (1,))
     if optimizer.step[0] < 0:
         raise ModelFileError(f"optimizer.step={optimizer.step[0]} is negative")
-    optimizer.state1 = [_tensor(model, tensors, f"optimizer.state1.{i}", np.float32, p.shape)
+    optimizer.state1 = [reader.get(f"optimizer.state1.{i}", np.float32, p.shape)
                         for i, p in enumerate(params)]
     n2 = len(params) if kind == "adam" else 0
-    optimizer.state2 = [_tensor(model, tensors, f"optimizer.state2.{i}", np.float32, p.shape)
+    optimizer.state2 = [reader.get(f"optimizer.state2.{i}", np.float32, p.shape)
                         for i, p in enumerate(params[:n2])]
     state = optimizer.state1 + optimizer.state2
-    if not all(np.isfinite(s).all() for s in state) or any((v < 0).any()
-                                                           for v in optimizer.state2):
+    if not all_finite(state) or any((v < 0).any() for v in optimizer.state2):
         raise ModelFileError("the optimizer state holds NaN, infinity or a negative Adam v")
     model._optimizer = optimizer
 
@@ -448,15 +456,15 @@ def _check_optimizer_fields(optimizer):
         if not ok:
             raise ModelFileError(f"optimizer {name}={value!r} is out of range")
 
-    number("learning_rate_init", 0.0, 3.4e38)
-    number("learning_rate", 0.0, 3.4e38, low_open=False)
+    number("learning_rate_init", 0.0, FLOAT32_MAX)
+    number("learning_rate", 0.0, FLOAT32_MAX, low_open=False)
     if optimizer.kind == "adam":
         number("beta_1", 0.0, 1.0, low_open=False, high_open=True)
         number("beta_2", 0.0, 1.0, low_open=False, high_open=True)
-        number("epsilon", 1.4e-45, 3.4e38, low_open=False)
+        number("epsilon", 1.4e-45, FLOAT32_MAX, low_open=False)
     else:
         number("momentum", 0.0, 1.0, low_open=False)
-        number("power_t", 0.0, 3.4e38, low_open=False)
+        number("power_t", 0.0, FLOAT32_MAX, low_open=False)
         if optimizer.lr_schedule not in ("constant", "invscaling", "adaptive"):
             raise ModelFileError(f"optimizer lr_schedule={optimizer.lr_schedule!r} is unknown")
         if not isinstance(optimizer.nesterov, bool):

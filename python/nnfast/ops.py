@@ -51,6 +51,7 @@ import numbers
 import numpy as np
 
 from . import _core
+from ._checks import FLOAT32_MAX
 from ._threads import get_num_threads, set_num_threads
 
 __all__ = [
@@ -102,9 +103,6 @@ def _check(fn, name, arr, shape=None, *, ndim=None, writeable=False):
     return arr
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
 def _real(fn, name, value, float32=False):
     """``value`` as a float: a Python or NumPy real number (not bool), else TypeError;
     ValueError when it is finite but beyond float's range, or (``float32``: the kernel
@@ -118,9 +116,9 @@ def _real(fn, name, value, float32=False):
     if np.isinf(as_float) and not (isinstance(value, (float, np.floating)) and np.isinf(value)):
         raise ValueError(f"[{fn}] {name} is too large for a float")  # 2**1100, longdouble
     value = as_float
-    if float32 and np.isfinite(value) and abs(value) > _FLOAT32_MAX:
+    if float32 and np.isfinite(value) and abs(value) > FLOAT32_MAX:
         raise ValueError(f"[{fn}] {name} is beyond float32's range ({value!r}; |x| <= "
-                         f"{_FLOAT32_MAX:.7g}): it would become infinite")
+                         f"{FLOAT32_MAX:.7g}): it would become infinite")
     return value
 
 
