@@ -1,5 +1,7 @@
 #include "activations.hpp"
 
+#include "kernel_table.hpp"
+
 namespace nnfast {
 
 const char* activation_name(Activation act) {
@@ -14,15 +16,11 @@ const char* activation_name(Activation act) {
 }
 
 void activation_forward(Activation act, float* y, const float* x, index_t n) {
-  with_activation(act, [&](auto a) {
-    for (index_t i = 0; i < n; ++i) y[i] = activate<a()>(x[i]);
-  });
+  active_kernels().activation_forward(act, y, x, n);
 }
 
 void activation_backward(Activation act, float* dx, const float* dy, const float* y, index_t n) {
-  with_activation(act, [&](auto a) {
-    for (index_t i = 0; i < n; ++i) dx[i] = dy[i] * derivative_from_output<a()>(y[i]);
-  });
+  active_kernels().activation_backward(act, dx, dy, y, n);
 }
 
 }  // namespace nnfast

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernel_table.hpp"
 #include "thread_pool.hpp"
 #include "threads.hpp"
 
@@ -11,11 +12,28 @@ namespace {
 int threads_worth(index_t n, index_t in, index_t out) {
   return 2.0 * n * in * out >= 2e5 ? get_num_threads() : 1;  // tiny: waking a thread costs more
 }
+void apply_bias_activation(const GemmEpilogue& ep, const KernelTable& kernels, float* c,
+                           index_t ldc, index_t, index_t j0, index_t m, index_t n) {
+  kernels.bias_activation(Activation(ep.code), c, ldc, ep.data ? ep.data + j0 : nullptr, m, n);
+}
+
+void apply_activation_grad(const GemmEpilogue& ep, const KernelTable& kernels, float* c,
+                           index_t ldc, index_t i0, index_t j0, index_t m, index_t n) {
+  kernels.activation_grad(Activation(ep.code), c, ldc, ep.data + i0 * ep.ld + j0, ep.ld, m, n);
+}
 }  // namespace
+
+GemmEpilogue bias_activation_epilogue(Activation act, const float* bias) {
+  return {apply_bias_activation, bias, 0, int(act)};
+}
+
+GemmEpilogue activation_grad_epilogue(Activation act, const float* y, index_t ldy) {
+  return {apply_activation_grad, y, ldy, int(act)};
+}
 
 GemmTiles dense_forward_tiles(MatrixView y, ConstMatrixView x, ConstMatrixView w,
                               const float* b, Activation act, int threads) {
-  return GemmTiles(y, x, w, 1.0f, 0.0f, GemmEpilogue::bias_then(act, b), threads);
+  return GemmTiles(y, x, w, 1.0f, 0.0f, bias_activation_epilogue(act, b), threads);
 }
 
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
@@ -34,7 +52,7 @@ GemmTiles dense_weight_gradient_tiles(MatrixView dw, ConstMatrixView x, ConstMat
 GemmTiles dense_backward_input_tiles(MatrixView dprev, ConstMatrixView dz, ConstMatrixView w,
                                      Activation act, ConstMatrixView a_prev, int threads) {
   return GemmTiles(dprev, dz, w.transposed(), 1.0f, 0.0f,
-                   GemmEpilogue::times_activation_grad(act, a_prev.data, a_prev.rs), threads);
+                   activation_grad_epilogue(act, a_prev.data, a_prev.rs), threads);
 }
 
 void dense_backward(MatrixView dx, MatrixView dw, float* db, ConstMatrixView dz,

@@ -8,6 +8,12 @@
 
 namespace nnfast {
 
+// The dense layer's GEMM epilogues (through the kernel table's activation kernels):
+//   c[i][j] = act(c[i][j] + bias[j])           (bias may be null)
+//   c[i][j] *= act'(.) through y[i * ldy + j]  (the activation's output)
+GemmEpilogue bias_activation_epilogue(Activation act, const float* bias);
+GemmEpilogue activation_grad_epilogue(Activation act, const float* y, index_t ldy);
+
 // y := act(x @ w + b); the bias and activation are applied in the GEMM's store.
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
                    Activation act);

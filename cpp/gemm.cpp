@@ -68,21 +68,14 @@ void pack_a_block(float* dst, ConstMatrixView a, index_t i0, index_t m, index_t 
   }
 }
 
-// The fused epilogue (kernels/gemm_epilogue.inc) of the active instruction set.
-void apply_epilogue(const GemmEpilogue& ep, float* c, index_t ldc, index_t i0, index_t j0,
-                    index_t m, index_t n) {
-  active_kernels().gemm_epilogue(ep, c, ldc, i0, j0, m, n);
-}
-
 // C = beta * C (k == 0: the product is empty), then the epilogue.
 void scale_only(MatrixView c, float beta, const GemmEpilogue& ep, index_t r0, index_t r1,
-                index_t j0, index_t j1) {
+                index_t j0, index_t j1, const KernelTable& kernels) {
   for (index_t i = r0; i < r1; ++i) {
     float* row = c.data + i * c.ld;
     for (index_t j = j0; j < j1; ++j) row[j] = beta == 0.0f ? 0.0f : beta * row[j];
   }
-  if (ep.kind != GemmEpilogue::Kind::none)
-    apply_epilogue(ep, c.data + r0 * c.ld + j0, c.ld, r0, j0, r1 - r0, j1 - j0);
+  if (ep.fn) ep.fn(ep, kernels, c.data + r0 * c.ld + j0, c.ld, r0, j0, r1 - r0, j1 - j0);
 }
 
 // A tile: a contiguous range of MR strips and of NR panels of C.
@@ -153,7 +146,7 @@ void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alp
                    const GemmEpilogue& ep, const TileRect& sh, const KernelTable& kernels) {
   const index_t k = a.cols;
   if (sh.r0 >= sh.r1 || sh.j0 >= sh.j1) return;
-  if (k == 0) return scale_only(c, beta, ep, sh.r0, sh.r1, sh.j0, sh.j1);
+  if (k == 0) return scale_only(c, beta, ep, sh.r0, sh.r1, sh.j0, sh.j1, kernels);
 
   const GemmMicroKernel kernel = kernels.gemm_kernel;
   const GemmRowKernel row_kernel = kernels.gemm_row_kernel;
@@ -213,8 +206,8 @@ void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alp
       }
       // The epilogue once per MC block, over the tile's columns, while the block is
       // in cache: per 6x16 tile its fixed cost outweighed the work (W6: 13% -> 7% of a step).
-      if (last_k && ep.kind != GemmEpilogue::Kind::none)
-        apply_epilogue(ep, c.data + ic * c.ld + sh.j0, c.ld, ic, sh.j0, mc, sh.j1 - sh.j0);
+      if (last_k && ep.fn)
+        ep.fn(ep, kernels, c.data + ic * c.ld + sh.j0, c.ld, ic, sh.j0, mc, sh.j1 - sh.j0);
     }
   }
 }
@@ -225,6 +218,7 @@ using GemmRect = void (*)(MatrixView, ConstMatrixView, ConstMatrixView, float, f
                           const GemmEpilogue&, const TileRect&, const KernelTable&);
 GemmRect gemm_rect_of(const KernelTable& kt) {
   if (kt.gemm_mr == 6 && kt.gemm_nr == 16) return gemm_rect_for<6, 16>;
+  if (kt.gemm_mr == 12 && kt.gemm_nr == 32) return gemm_rect_for<12, 32>;
   return nullptr;
 }
 

@@ -4,7 +4,6 @@
 #pragma once
 #include <utility>
 
-#include "activations.hpp"
 #include "common.hpp"
 
 namespace nnfast {
@@ -26,21 +25,18 @@ struct MatrixView {
 
 inline ConstMatrixView as_const(MatrixView m) { return {m.data, m.rows, m.cols, m.ld, 1}; }
 
-// Applied to each finished tile right after its last K block, while it is hot in L1.
+// Work fused into the GEMM's store: called on each finished block of C (m x n at row i0,
+// column j0, leading dimension ldc) right after its last K block, while it is in cache,
+// with the kernel table the GEMM runs on. The driver knows nothing of what it does (the
+// dense layer's bias + activation and activation gradient: dense.hpp). Its state is held
+// by value, since a GemmTiles outlives the call that made it.
 struct GemmEpilogue {
-  enum class Kind { none, bias_activation, activation_grad };
-  Kind kind = Kind::none;
-  Activation act = Activation::identity;
-  const float* bias = nullptr;  // bias_activation: c[i][j] = act(c[i][j] + bias[j])
-  const float* y = nullptr;     // activation_grad: c[i][j] *= act'(.) through y[i * ldy + j]
-  index_t ldy = 0;
-
-  static GemmEpilogue bias_then(Activation act, const float* bias) {
-    return {Kind::bias_activation, act, bias, nullptr, 0};
-  }
-  static GemmEpilogue times_activation_grad(Activation act, const float* y, index_t ldy) {
-    return {Kind::activation_grad, act, nullptr, y, ldy};
-  }
+  using Fn = void (*)(const GemmEpilogue& self, const KernelTable& kernels, float* c,
+                      index_t ldc, index_t i0, index_t j0, index_t m, index_t n);
+  Fn fn = nullptr;  // null: no epilogue
+  const float* data = nullptr;
+  index_t ld = 0;
+  int code = 0;
 };
 
 // Checks shapes (throws std::invalid_argument), then runs on get_num_threads() threads.

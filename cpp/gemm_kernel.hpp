@@ -1,5 +1,6 @@
-// The GEMM micro-kernel contract (BLIS style). One implementation per instruction
-// set, in cpp/isa/<isa>/gemm_kernel_<MR>x<NR>.cpp, reached through its KernelTable.
+// The GEMM micro-kernel contract (BLIS style). Written once (cpp/kernels/gemm_kernel.inc),
+// compiled per instruction set for its MR x NR tile (cpp/isa/<isa>/shape.hpp), reached
+// through its KernelTable.
 //
 //   C[m x n] := alpha * A[m x k] * Bp[k x NR] + beta * C,     1 <= m <= MR, 1 <= n <= NR
 //
@@ -15,49 +16,17 @@
 
 namespace nnfast {
 
-constexpr index_t kGemmMR = 6;
-constexpr index_t kGemmNR = 16;
-
 using GemmMicroKernel = void (*)(index_t k, const float* a, index_t rs_a, index_t cs_a,
                                  const float* b, index_t ldb, float* c, index_t ldc, float alpha,
                                  float beta, index_t m, index_t n);
 
-
-// The one-row kernel (single-sample inference, where the 6x16 kernel has only two
+// The one-row kernel (single-sample inference, where an MR x NR tile has only NR / width
 // dependent FMA chains per panel and waits on FMA latency):
-//   C[1 x 64] := alpha * a[1 x k] * B[k x 64] + beta * C,   a[p] at a[p * cs_a],
-// B read in place (element (p, j) at b[p * ldb + j], all 64 columns readable), C never
-// read when beta == 0. Each element gets the same FMA sequence as in the 6x16 kernel, so
+//   C[1 x ROW_NR] := alpha * a[1 x k] * B[k x ROW_NR] + beta * C,   a[p] at a[p * cs_a],
+// B read in place (element (p, j) at b[p * ldb + j], all ROW_NR columns readable), C never
+// read when beta == 0. Each element gets the same FMA sequence as in the tile kernel, so
 // a row's result does not depend on which kernel computed it.
-constexpr index_t kGemmRowNR = 64;
 using GemmRowKernel = void (*)(index_t k, const float* a, index_t cs_a, const float* b,
                                index_t ldb, float* c, float alpha, float beta);
-
-
-// Writes the finished MR x NR accumulator tile `acc` into C per the contract above.
-// Internal linkage on purpose: each ISA file compiles its own copy under its own flags
-// (one shared inline copy could be the AVX2 one, called on a CPU without AVX2).
-namespace {
-inline void gemm_store_tile(const float* acc, float* c, index_t ldc, float alpha, float beta,
-                            index_t m, index_t n) {
-  for (index_t i = 0; i < m; ++i) {
-    float* ci = c + i * ldc;
-    const float* ai = acc + i * kGemmNR;
-    if (beta == 0.0f) {
-      for (index_t j = 0; j < n; ++j) ci[j] = alpha * ai[j];
-    } else {
-      for (index_t j = 0; j < n; ++j) ci[j] = alpha * ai[j] + beta * ci[j];
-    }
-  }
-}
-
-inline void gemm_store_tile_row(const float* acc, float* c, float alpha, float beta, index_t n) {
-  if (beta == 0.0f) {
-    for (index_t j = 0; j < n; ++j) c[j] = alpha * acc[j];
-  } else {
-    for (index_t j = 0; j < n; ++j) c[j] = alpha * acc[j] + beta * c[j];
-  }
-}
-}  // namespace
 
 }  // namespace nnfast

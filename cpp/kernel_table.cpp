@@ -14,6 +14,11 @@ namespace avx2 {
 extern const KernelTable kernels;
 }
 #endif
+#ifdef NNFAST_HAVE_AVX512_KERNEL
+namespace avx512 {
+extern const KernelTable kernels;
+}
+#endif
 
 namespace {
 
@@ -22,6 +27,9 @@ const KernelTable* const kTables[] = {
     &generic::kernels,
 #ifdef NNFAST_HAVE_AVX2_KERNEL
     &avx2::kernels,
+#endif
+#ifdef NNFAST_HAVE_AVX512_KERNEL
+    &avx512::kernels,
 #endif
 };
 

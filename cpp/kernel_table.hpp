@@ -1,19 +1,23 @@
 // One table of kernels per instruction set (BLIS's per-architecture context): the GEMM
-// micro-kernel and single-row kernel, the GEMM's fused epilogue, the optimizer updates
-// and the CSR first-layer kernels. One table is active, chosen once (at first use) from
-// the CPU and NNFAST_ISA; the drivers (gemm.cpp, optimizers.cpp, sparse_input.cpp) call
-// through it and know no instruction set.
+// micro-kernel and single-row kernel with their tile shape, the activation kernels (the
+// dense layer's fused GEMM epilogues and the array kernels), the optimizer updates and
+// the CSR first-layer kernels. One table is active, chosen once (at first use) from the
+// CPU and NNFAST_ISA; the drivers (gemm.cpp, dense.cpp, activations.cpp, optimizers.cpp,
+// sparse_input.cpp) call through it and know no instruction set.
 //
-// Adding an instruction set: a folder cpp/isa/<name>/ whose kernels.cpp defines the
-// functions of cpp/isa/prototypes.inc in namespace nnfast::<name> (compiled with its
-// flags) and whose table.cpp (baseline flags: it runs before the CPU is known) defines
-// the table; then one entry in kernel_table.cpp and one line in CMakeLists.txt.
+// Adding an instruction set is one folder, cpp/isa/<name>/: vec.hpp maps the vector
+// contract (vector_math.hpp) to its intrinsics, shape.hpp sets its GEMM tile, kernels.cpp
+// (compiled with its flags) instantiates the shared bodies (cpp/kernels/*.inc) in
+// namespace nnfast::<name>, and table.cpp (baseline flags: it is read before the CPU is
+// known) defines the table. Then one entry in kernel_table.cpp, one line in
+// CMakeLists.txt and, for a new tile shape, one line in gemm.cpp's gemm_rect_of.
 #pragma once
 #include <string>
 #include <vector>
 
 #include "common.hpp"
 #include "gemm.hpp"
+#include "activations.hpp"
 #include "gemm_kernel.hpp"
 #include "optimizers.hpp"
 #include "sparse_input.hpp"
@@ -21,13 +25,20 @@
 namespace nnfast {
 
 struct KernelTable {
-  const char* name;     // "generic", "avx2": NNFAST_ISA's values
+  const char* name;     // "generic", "avx2", "avx512": NNFAST_ISA's values
   bool (*cpu_runs)();   // this CPU and OS can run the table's code
   GemmMicroKernel gemm_kernel;   // a gemm_mr x gemm_nr tile
   GemmRowKernel gemm_row_kernel;  // 1 x gemm_row_nr (a multiple of gemm_nr)
   index_t gemm_mr, gemm_nr, gemm_row_nr;  // the GEMM driver packs and tiles for these
-  void (*gemm_epilogue)(const GemmEpilogue& ep, float* c, index_t ldc, index_t i0, index_t j0,
-                        index_t m, index_t n);
+  // c[i][j] = act(c[i][j] + bias[j]) over an m x n block (bias may be null).
+  void (*bias_activation)(Activation act, float* c, index_t ldc, const float* bias, index_t m,
+                          index_t n);
+  // c[i][j] *= act'(.) through the activation's output y[i * ldy + j].
+  void (*activation_grad)(Activation act, float* c, index_t ldc, const float* y, index_t ldy,
+                          index_t m, index_t n);
+  void (*activation_forward)(Activation act, float* y, const float* x, index_t n);
+  void (*activation_backward)(Activation act, float* dx, const float* dy, const float* y,
+                              index_t n);
   void (*adam_update)(float* param, const float* grad, float* m, float* v, index_t n,
                       const AdamStep& step, float alpha, float grad_scale);
   void (*sgd_update)(float* param, const float* grad, float* velocity, index_t n,

@@ -256,7 +256,7 @@ void forward_backward(Team& team, int threads, const Network& net, StepBuffers& 
   } else {
     const GemmTiles output = GemmTiles::whole_rows(
         buf.act_view(L - 1, m), buf.input_of(L - 1, m), weights(out), 1.0f, 0.0f,
-        GemmEpilogue::bias_then(Activation::identity, out.b), threads);
+        bias_activation_epilogue(Activation::identity, out.b), threads);
     OutputAndInputGradientTiles tiles{net, buf, output, m};
     team.run(output.count(), tiles, threads);
   }

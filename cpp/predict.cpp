@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "dense.hpp"
 #include "mlp.hpp"
 #include "thread_pool.hpp"
 #include "threads.hpp"
@@ -54,7 +55,7 @@ bool forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m
     const DenseParams& p = net.layers[l];
     const MatrixView y = output_of(l);
     const GemmTiles one_tile(y, input, {p.w, p.fan_in, p.fan_out, p.fan_out, 1}, 1.0f, 0.0f,
-                             GemmEpilogue::bias_then(net.activation_of(l), p.b), 1);
+                             bias_activation_epilogue(net.activation_of(l), p.b), 1);
     one_tile(0, 0);
     input = as_const(y);
     std::swap(a, b);

@@ -1,8 +1,25 @@
 #include "reference.hpp"
 
+#include <cmath>
 #include <vector>
 
 namespace nnfast::reference {
+
+double activate(Activation act, double x) {
+  switch (act) {
+    case Activation::logistic: return 1.0 / (1.0 + std::exp(-x));
+    case Activation::tanh: return std::tanh(x);
+    case Activation::relu: return x <= 0.0 ? 0.0 : x;  // NaN stays NaN, as the kernels
+    case Activation::identity: return x;
+  }
+  return x;
+}
+
+namespace {
+void activate_row(Activation act, float* row, index_t n) {
+  for (index_t j = 0; j < n; ++j) row[j] = float(activate(act, double(row[j])));
+}
+}  // namespace
 
 void gemm(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta) {
   check_gemm_shapes("gemm_reference", c, a, b);
@@ -22,7 +39,7 @@ void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const flo
   for (index_t i = 0; i < y.rows; ++i) {
     float* row = y.data + i * y.ld;
     for (index_t j = 0; j < y.cols; ++j) row[j] += b ? b[j] : 0.0f;
-    activation_forward(act, row, row, y.cols);
+    activate_row(act, row, y.cols);
   }
 }
 
@@ -39,7 +56,7 @@ void csr_dense_forward(MatrixView y, const CsrMatrix& x, RowSelection rows, Cons
         acc += double(x.value(k)) * double(w.data[x.column(k) * w.rs + j * w.cs]);
       row[j] = float(acc) + (b ? b[j] : 0.0f);
     }
-    activation_forward(act, row, row, y.cols);
+    activate_row(act, row, y.cols);
   }
 }
 

@@ -10,6 +10,10 @@ namespace nnfast::reference {
 // C := alpha * A B + beta * C (C not read when beta == 0).
 void gemm(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta);
 
+// f(x) in float64: libm's exp and tanh (the kernels' own polynomials are checked
+// against these).
+double activate(Activation act, double x);
+
 // y := act(x w + b).
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
                    Activation act);

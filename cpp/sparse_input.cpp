@@ -63,17 +63,6 @@ std::pair<index_t, index_t> split(index_t n, index_t part, index_t parts) {
   return {n * part / parts, n * (part + 1) / parts};
 }
 
-// The dense GEMM epilogue's arithmetic (gemm.cpp, apply_epilogue): act(z + b), b or 0.
-void bias_activation_rows(MatrixView y, index_t r0, index_t r1, const float* b, Activation act) {
-  with_activation(act, [&](auto a) {
-    constexpr Activation A = a();
-    for (index_t r = r0; r < r1; ++r) {
-      float* row = y.data + r * y.ld;
-      for (index_t j = 0; j < y.cols; ++j) row[j] = activate<A>(row[j] + (b ? b[j] : 0.0f));
-    }
-  });
-}
-
 void check_rows(const char* fn, const CsrMatrix& x, RowSelection rows) {
   NNFAST_CHECK(rows.count >= 0, fn, "negative row count");
   if (!rows.ids) {
@@ -123,7 +112,8 @@ void CsrForwardTiles::operator()(index_t tile, int slot) const {
   if (r0 >= r1) return;
   active_kernels().csr_forward_rows(y_, x_, rows_, r0, r1, w_, scratch_.partial_of(slot),
                   gemm_blocking().kc);
-  bias_activation_rows(y_, r0, r1, b_, act_);
+  // The dense layer's epilogue, the same kernel: CSR and dense input give the same values.
+  active_kernels().bias_activation(act_, y_.data + r0 * y_.ld, y_.ld, b_, r1 - r0, y_.cols);
 }
 
 CsrWeightGradientTiles::CsrWeightGradientTiles(MatrixView dw, const CsrMatrix& x,

@@ -515,7 +515,8 @@ def isa():
     Returns
     -------
     name : str
-        ``"generic"`` (portable C++, no FMA) or ``"avx2"`` (AVX2 + FMA).
+        ``"generic"`` (portable C++, no FMA), ``"avx2"`` (AVX2 + FMA) or ``"avx512"``
+        (AVX-512 F/BW/DQ/VL + FMA: x86-64-v4).
     """
     return _core.isa()
 
@@ -527,6 +528,7 @@ def available_isas():
     -------
     names : list of str
         Always starts with ``"generic"``; ``"avx2"`` follows on x86-64 CPUs with AVX2 and
-        FMA. ``NNFAST_ISA=<name>`` (set before importing nnfast) selects one.
+        FMA, then ``"avx512"`` on those with AVX-512 F/BW/DQ/VL whose OS saves the zmm
+        and mask registers. ``NNFAST_ISA=<name>`` (set before importing nnfast) selects one.
     """
     return list(_core.available_isas())

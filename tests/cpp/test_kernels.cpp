@@ -1,7 +1,9 @@
 // The core's own test program: optimised kernels against their naive twins, over shape
 // sweeps, both ISAs, shrunken blockings and several thread counts. No framework: it
 // prints one line per failure and "N passed, N failed" at the end (exit 1 on failure).
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -12,6 +14,7 @@
 #include "gemm.hpp"
 #include "losses.hpp"
 #include "mlp.hpp"
+#include "optimizers.hpp"
 #include "reference.hpp"
 #include "sparse_input.hpp"
 #include "threads.hpp"
@@ -161,38 +164,144 @@ void test_network_gradient() {
   }
 }
 
-// A training epoch gives bitwise identical weights for 1, 2 and 3 threads. Batches of 32
-// rows at these widths are ~6.6 MFLOP a step: above the size under which a step runs on
-// one thread (mlp.cpp), so the threads really split the work.
-void test_train_thread_invariance() {
+// One training epoch (5 steps of 32 rows) of a 300-110-4 network from fixed weights on
+// the active kernel table; returns both weight matrices. Batches of 32 rows at these
+// widths are ~6.6 MFLOP a step: above the size under which a step runs on one thread
+// (mlp.cpp), so threads really split the work.
+std::vector<float> train_epoch_weights(Activation act, const OptimizerConfig& config) {
   const index_t n = 150, d = 300, h = 110, k = 4;
   const auto x = random_vector(size_t(n * d), 14);
   std::vector<float> y(size_t(n * k), 0.0f);
   for (index_t i = 0; i < n; ++i) y[size_t(i * k + (i * 7) % k)] = 1.0f;
   std::vector<std::int64_t> order(static_cast<size_t>(n));
   for (index_t i = 0; i < n; ++i) order[size_t(i)] = (i * 37) % n;
+  auto w0 = random_vector(size_t(d * h), 15), b0 = random_vector(size_t(h), 16);
+  auto w1 = random_vector(size_t(h * k), 17), b1 = random_vector(size_t(k), 18);
+  std::vector<std::vector<float>> m{std::vector<float>(w0.size()), std::vector<float>(w1.size()),
+                                    std::vector<float>(b0.size()), std::vector<float>(b1.size())};
+  auto v = m;
+  std::int64_t step = 0;
+  Network net{{{w0.data(), b0.data(), d, h}, {w1.data(), b1.data(), h, k}}, {act},
+              Loss::softmax_cross_entropy};
+  OptimizerState state{{m[0].data(), m[1].data(), m[2].data(), m[3].data()},
+                       {v[0].data(), v[1].data(), v[2].data(), v[3].data()}, &step};
+  train_epoch(net, {x.data(), false, n, d, d}, y.data(), nullptr, order.data(), n, 32, 1e-4f,
+              config, state, nullptr);
+  if (config.kind == OptimizerConfig::Kind::adam)
+    expect(step == 5, "train_epoch takes 5 Adam steps", std::to_string(step));
+  w0.insert(w0.end(), w1.begin(), w1.end());
+  return w0;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// A training epoch gives bitwise identical weights for 1, 2 and 3 threads.
+void test_train_thread_invariance() {
   std::vector<float> first;
   for (int threads : {1, 2, 3}) {
     set_num_threads(threads);
-    auto w0 = random_vector(size_t(d * h), 15), b0 = random_vector(size_t(h), 16);
-    auto w1 = random_vector(size_t(h * k), 17), b1 = random_vector(size_t(k), 18);
-    std::vector<std::vector<float>> m{std::vector<float>(w0.size()), std::vector<float>(w1.size()),
-                                      std::vector<float>(b0.size()), std::vector<float>(b1.size())};
-    auto v = m;
-    std::int64_t step = 0;
-    Network net{{{w0.data(), b0.data(), d, h}, {w1.data(), b1.data(), h, k}}, {Activation::relu},
-                Loss::softmax_cross_entropy};
-    OptimizerState state{{m[0].data(), m[1].data(), m[2].data(), m[3].data()},
-                         {v[0].data(), v[1].data(), v[2].data(), v[3].data()}, &step};
-    train_epoch(net, {x.data(), false, n, d, d}, y.data(), nullptr, order.data(), n, 32, 1e-4f,
-                OptimizerConfig{}, state, nullptr);
-    std::vector<float> all(w0);
-    all.insert(all.end(), w1.begin(), w1.end());
-    if (first.empty()) first = all;
-    expect(std::memcmp(first.data(), all.data(), all.size() * sizeof(float)) == 0 && step == 5,
-           "train_epoch thread invariance", "threads=" + std::to_string(threads));
+    const std::vector<float> w = train_epoch_weights(Activation::relu, OptimizerConfig{});
+    if (first.empty()) first = w;
+    expect(same_bits(first, w), "train_epoch thread invariance", "threads=" + std::to_string(threads));
   }
   set_num_threads(2);
+}
+
+// Distance in units in the last place between two floats of the same sign class
+// (ordered as integers); NaN against NaN is 0, NaN against a number is huge.
+std::int64_t ulp_distance(float a, float b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b) ? 0 : INT64_MAX;
+  auto ordered = [](float f) {
+    std::int32_t i;
+    std::memcpy(&i, &f, sizeof i);
+    return i < 0 ? std::int64_t(INT32_MIN) - i : std::int64_t(i);
+  };
+  return std::abs(ordered(a) - ordered(b));
+}
+
+// Inputs for the elementwise kernels: a fine sweep of [-120, 120] (e^x underflows,
+// overflows and saturates tanh there), the tanh branch point, and special values.
+std::vector<float> activation_inputs() {
+  std::vector<float> x;
+  for (int i = -120000; i <= 120000; ++i) x.push_back(float(i) * 1e-3f + float(i % 7) * 1e-7f);
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-40f, -1e-40f, 0.625f, -0.625f,
+                  std::nextafter(0.625f, 0.0f), 88.72283f, 88.7229f, 89.0f, -87.3365f, -103.9f,
+                  -104.5f, 3.4e38f, -3.4e38f, INFINITY, -INFINITY, NAN})
+    x.push_back(v);
+  return x;
+}
+
+// The vector exp / tanh / logistic (vector_math.hpp) against libm in float64, in ulps,
+// over the whole float range they meet; relu and identity exactly.
+void test_activation_accuracy() {
+  const std::vector<float> x = activation_inputs();
+  const std::int64_t bound[] = {0, 2, 2, 0};  // measured: 2 and 1  // identity, logistic, tanh, relu
+  for (Activation act : {Activation::identity, Activation::logistic, Activation::tanh, Activation::relu}) {
+    std::vector<float> y(x.size());
+    activation_forward(act, y.data(), x.data(), index_t(x.size()));
+    std::int64_t worst = 0;
+    float worst_x = 0.0f;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const std::int64_t d = ulp_distance(y[i], float(reference::activate(act, double(x[i]))));
+      if (d > worst) worst = d, worst_x = x[i];
+    }
+    expect(worst <= bound[int(act)], "activation within its ulp bound of float64 libm",
+           std::string(activation_name(act)) + " worst " + std::to_string(worst) + " ulp at x=" +
+               std::to_string(worst_x));
+  }
+  float z[2] = {-0.0f, NAN};
+  activation_forward(Activation::tanh, z, z, 2);
+  expect(std::signbit(z[0]) && std::isnan(z[1]), "tanh keeps -0 and NaN", "");
+}
+
+// The instruction sets with fused multiply-add (every one but generic) give the same
+// bits: elementwise kernels, the squared norm, and whole training epochs (Adam and
+// Nesterov SGD, each hidden activation). Skips, saying so, with fewer than two.
+void test_cross_isa_bitwise() {
+  std::vector<std::string> fma_isas;
+  for (const KernelTable* t : available_kernels())
+    if (std::string(t->name) != "generic") fma_isas.emplace_back(t->name);
+  if (fma_isas.size() < 2) {
+    std::printf("cross-ISA bitwise test skipped: this CPU runs %zu instruction set(s) with FMA\n",
+                fma_isas.size());
+    return;
+  }
+  const std::string saved = active_kernels().name;
+  const std::vector<float> x = activation_inputs();
+  OptimizerConfig sgd;
+  sgd.kind = OptimizerConfig::Kind::sgd;
+  sgd.momentum = 0.9f;
+  sgd.nesterov = true;
+  std::vector<std::vector<float>> first;
+  for (const std::string& isa : fma_isas) {
+    set_active_kernels(isa);
+    std::vector<std::vector<float>> results;
+    for (Activation act : {Activation::identity, Activation::logistic, Activation::tanh, Activation::relu}) {
+      std::vector<float> y(x.size()), dx(x.size());
+      activation_forward(act, y.data(), x.data(), index_t(x.size()));
+      activation_backward(act, dx.data(), x.data(), y.data(), index_t(x.size()));
+      results.push_back(y);
+      results.push_back(dx);
+    }
+    std::vector<float> finite(x.begin(), x.begin() + 240001);
+    results.push_back({float(sum_of_squares(finite.data(), index_t(finite.size())))});
+    for (Activation act : {Activation::logistic, Activation::tanh, Activation::relu}) {
+      results.push_back(train_epoch_weights(act, OptimizerConfig{}));
+      results.push_back(train_epoch_weights(act, sgd));
+    }
+    if (first.empty()) first = results;
+    for (size_t r = 0; r < results.size(); ++r) {
+      bool same = first[r].size() == results[r].size();
+      for (size_t i = 0; same && i < results[r].size(); ++i)
+        same = ulp_distance(first[r][i], results[r][i]) == 0 &&
+               std::signbit(first[r][i]) == std::signbit(results[r][i]);
+      expect(same, "bitwise equal across instruction sets",
+             fma_isas[0] + " vs " + isa + ", result " + std::to_string(r));
+    }
+  }
+  set_active_kernels(saved);
 }
 
 void test_bad_input_throws() {
@@ -244,10 +353,6 @@ struct TestCsr {
     return x;
   }
 };
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 // The batch rows of X in `ids` order, gathered densely (what the dense path multiplies).
 std::vector<float> gather_dense(const TestCsr& x, const std::vector<std::int64_t>& ids) {
@@ -413,6 +518,7 @@ void run_all() {
   test_dense_forward();
   test_network_gradient();
   test_train_thread_invariance();
+  test_activation_accuracy();
   test_bad_input_throws();
   test_csr_kernels();
   test_csr_thread_invariance();
@@ -436,6 +542,7 @@ int main() {
     set_active_kernels(t->name);
     run_all();
   }
+  test_cross_isa_bitwise();
   std::printf("%d passed, %d failed\n", nnfast_test::g_passed, nnfast_test::g_failed);
   return nnfast_test::g_failed == 0 ? 0 : 1;
 }

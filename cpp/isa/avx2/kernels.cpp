@@ -1,17 +1,18 @@
-// The AVX2 + FMA kernels (this folder is compiled with -mavx2 -mfma): the epilogues and
-// optimizer updates 8 wide (sqrt/div roughly halve Adam's time, which then sits near the
-// memory bound); the CSR kernels with one fused multiply-add per term, as the AVX2 GEMM
-// micro-kernel, so CSR and dense input round alike.
-#include <cmath>
+// The AVX2 + FMA kernels (this file is compiled with -mavx2 -mfma), over vec.hpp's ymm
+// vector.
+// The bodies are cpp/kernels/*.inc, written once for every instruction set.
+#include <utility>
 
-#include "activations.hpp"
+#include "isa/avx2/shape.hpp"
+#include "isa/avx2/vec.hpp"
 #include "kernel_table.hpp"
+#include "vector_math.hpp"
 
 namespace nnfast::avx2 {
 #include "isa/prototypes.inc"
-#include "kernels/gemm_epilogue.inc"
+#include "kernels/lanes.inc"
+#include "kernels/gemm_kernel.inc"
+#include "kernels/activations.inc"
 #include "kernels/optimizers.inc"
-#define NNFAST_MADD(a, b, c) std::fma((a), (b), (c))
 #include "kernels/sparse_input.inc"
-#undef NNFAST_MADD
 }  // namespace nnfast::avx2

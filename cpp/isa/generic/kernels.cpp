@@ -1,15 +1,18 @@
-// The portable kernels: plain loops the compiler vectorizes for the baseline instruction
-// set (SSE2 on x86-64, NEON on aarch64), without FMA (one multiply, one add: two roundings).
-#include <cmath>
+// The portable kernels (baseline flags: SSE2 on x86-64, NEON on aarch64), over the
+// 4-float vector of vec.hpp.
+// The bodies are cpp/kernels/*.inc, written once for every instruction set.
+#include <utility>
 
-#include "activations.hpp"
+#include "isa/generic/shape.hpp"
+#include "isa/generic/vec.hpp"
 #include "kernel_table.hpp"
+#include "vector_math.hpp"
 
 namespace nnfast::generic {
 #include "isa/prototypes.inc"
-#include "kernels/gemm_epilogue.inc"
+#include "kernels/lanes.inc"
+#include "kernels/gemm_kernel.inc"
+#include "kernels/activations.inc"
 #include "kernels/optimizers.inc"
-#define NNFAST_MADD(a, b, c) ((c) + (a) * (b))
 #include "kernels/sparse_input.inc"
-#undef NNFAST_MADD
 }  // namespace nnfast::generic

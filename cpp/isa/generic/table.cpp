@@ -1,4 +1,5 @@
 // The generic table: every CPU runs it.
+#include "isa/generic/shape.hpp"
 #include "kernel_table.hpp"
 
 namespace nnfast::generic {
@@ -8,6 +9,5 @@ bool always() { return true; }
 #include "isa/prototypes.inc"
 #define NNFAST_ISA_NAME "generic"
 #define NNFAST_ISA_CPU_RUNS always
-#define NNFAST_ISA_GEMM_SHAPE kGemmMR, kGemmNR, kGemmRowNR
 #include "isa/table.inc"
 }  // namespace nnfast::generic

@@ -1,0 +1,81 @@
+// The AVX-512 vector (x86-64-v4: AVX512F/BW/DQ/VL): 16 floats in a zmm register, edges
+// through mask registers. Included only by this folder's kernel files (compiled with the
+// AVX-512 flags). Contract: cpp/vector_math.hpp.
+//
+// NNFAST_EMULATE_AVX512 (CI and tests on CPUs without AVX-512, CMake option of the same
+// name): the same intrinsics from SIMDe, built from AVX2 + FMA, so this code runs, and is
+// tested bit for bit against the AVX2 table, on any AVX2 machine.
+#pragma once
+#ifdef NNFAST_EMULATE_AVX512
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#else
+#include <immintrin.h>
+#endif
+
+#include "common.hpp"
+
+namespace nnfast::avx512 {
+
+template <class T>
+struct Vec;
+
+template <>
+struct Vec<float> {
+  using scalar = float;
+  static constexpr int width = 16;
+  using Mask = __mmask16;
+  __m512 v;
+
+  static Vec zero() { return {_mm512_setzero_ps()}; }
+  static Vec broadcast(float x) { return {_mm512_set1_ps(x)}; }
+  static Vec load(const float* p) { return {_mm512_loadu_ps(p)}; }
+  void store(float* p) const { _mm512_storeu_ps(p, v); }
+  // The first n (0 <= n <= width) lanes; masked lanes are neither read nor written.
+#ifndef NNFAST_EMULATE_AVX512
+  static Vec load_first(const float* p, index_t n) { return {_mm512_maskz_loadu_ps(first(n), p)}; }
+  void store_first(float* p, index_t n) const { _mm512_mask_storeu_ps(p, first(n), v); }
+#else
+  // SIMDe emulates a masked store as load, blend, store of all 16 lanes: it would touch
+  // memory past the edge. Lane by lane instead.
+  static Vec load_first(const float* p, index_t n) {
+    alignas(64) float lanes[16] = {};
+    for (index_t i = 0; i < n && i < width; ++i) lanes[i] = p[i];
+    return load(lanes);
+  }
+  void store_first(float* p, index_t n) const {
+    alignas(64) float lanes[16];
+    store(lanes);
+    for (index_t i = 0; i < n && i < width; ++i) p[i] = lanes[i];
+  }
+#endif
+
+  friend Vec operator+(Vec a, Vec b) { return {_mm512_add_ps(a.v, b.v)}; }
+  friend Vec operator-(Vec a, Vec b) { return {_mm512_sub_ps(a.v, b.v)}; }
+  friend Vec operator*(Vec a, Vec b) { return {_mm512_mul_ps(a.v, b.v)}; }
+  friend Vec operator/(Vec a, Vec b) { return {_mm512_div_ps(a.v, b.v)}; }
+  static Vec fma(Vec a, Vec b, Vec c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
+  static Vec sqrt(Vec a) { return {_mm512_sqrt_ps(a.v)}; }
+  static Vec abs(Vec a) {
+    return {_mm512_castsi512_ps(
+        _mm512_and_si512(_mm512_castps_si512(a.v), _mm512_set1_epi32(0x7fffffff)))};
+  }
+
+  friend Mask operator<(Vec a, Vec b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ); }
+  friend Mask operator<=(Vec a, Vec b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LE_OQ); }
+  friend Mask operator>(Vec a, Vec b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_GT_OQ); }
+  friend Mask operator>=(Vec a, Vec b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_GE_OQ); }
+  static Vec select(Mask m, Vec a, Vec b) { return {_mm512_mask_blend_ps(m, b.v, a.v)}; }
+  // 2^n for integral n in [-126, 127] (other lanes: garbage).
+  static Vec pow2i(Vec n) {
+    const __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127));
+    return {_mm512_castsi512_ps(_mm512_slli_epi32(e, 23))};
+  }
+
+ private:
+  static Mask first(index_t n) {
+    return n >= width ? Mask(0xFFFF) : Mask((1u << unsigned(n < 0 ? 0 : n)) - 1u);
+  }
+};
+
+}  // namespace nnfast::avx512
