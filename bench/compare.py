@@ -7,7 +7,8 @@ One process, every library pinned to the same thread count, synthetic data of th
 shapes from a fixed seed, medians of side-by-side repeats. The whole set runs --passes
 times (3; 1 with --quick) and each row reports its median pass: on this shared VM a
 whole phase of a run can be 20-40% slower for every library alike, which the repeats
-within one workload (seconds apart) cannot see. Prints the Markdown table,
+within one workload (seconds apart) cannot see. The I rows run nnfast on every other
+instruction set this CPU has, raced against the run's own. Prints the Markdown table,
 writes bench/RESULTS.md and bench/results.png. W7 (memory) runs each fit in a fresh
 subprocess of this script (``--rss-child``). --quick shrinks the sizes for a smoke run
 (the ratios are then only indicative).
@@ -242,6 +243,55 @@ def determinism(cfg):
                                                  "identical" if same else "differ", same)])]
 
 
+def on_isa(isa, fn):
+    """fn run with nnfast's kernels of `isa`, the run's own set restored after."""
+    def run():
+        default = core.isa()
+        core.set_isa(isa)
+        try:
+            return fn()
+        finally:
+            core.set_isa(default)
+    return run
+
+
+def isa_block(cfg):
+    """I: nnfast on every other instruction set this CPU runs (the rows above use the
+    run's one), each raced against its peers and against the run's set; and the fits of
+    the sets with fused multiply-add compared bit for bit."""
+    X, y = mnist_like(cfg.rows["train"])
+    run_isa, rows = core.isa(), []
+    m, k, n = GEMM_SHAPES["gemm 1024^3"][:3]
+    suites = (("W1", "train epoch b=64", train_flops(W1_LAYERS) * len(X), lambda: (
+                  {name: fn for name, fn in epoch_cases("classification", W1_LAYERS, X, y, 64)
+                   .items() if name in ("nnfast", "PyTorch")}), 1),
+              ("W5", "gemm 1024^3", 2 * m * k * n, lambda: gemm_cases(m, k, n), 5))
+    for isa in core.available_isas():
+        if isa == run_isa:
+            continue
+        for wid, label, flops, make, number in suites:
+            cases = make()
+            cases[run_isa] = cases["nnfast"]
+            cases["nnfast"] = on_isa(isa, cases["nnfast"])
+            times, noise = measure(cfg, cases, cfg.rounds(3, 3)[1], number)
+            own = times.pop(run_isa)
+            rows.append(Row("I", f"{wid} {label} on {isa}", times, flops=flops, noise=noise,
+                            notes=[f"nnfast on {isa}: {times['nnfast'] / own:.2f}x its time on "
+                                   f"{run_isa} (raced side by side)"]))
+    fma_isas = [isa for isa in core.available_isas() if isa != "generic"]
+    if len(fma_isas) >= 2:
+        Xs, ys = mnist_like(10_000)
+        coefs = {isa: on_isa(isa, lambda: fit_quietly(
+            estimator("nnfast", "classification", W1_LAYERS[1:-1], 256), Xs, ys))()
+            for isa in fma_isas}
+        same = all(np.array_equal(a, b) for isa in fma_isas[1:] for a, b in zip(
+            coefs[fma_isas[0]].coefs_, coefs[isa].coefs_))
+        rows.append(Row("D", f"coefs_ on {' vs '.join(fma_isas)}, 10,000 rows",
+                        {"nnfast": None}, extra_checks=[(
+                            "bitwise identical", "identical" if same else "differ", same)]))
+    return rows
+
+
 def busy_machine_block(cfg):
     """B1, B2 (other processes busy), BI (idle cost of the thread runtime), BC (controls)."""
     X, y = mnist_like(cfg.rows["train"])
@@ -273,7 +323,7 @@ def median_pass_rows(passes):
 
 
 WORKLOADS = (w1_train_epoch, w2_sklearn_defaults, w3_w4_inference, w5_gemm, w6_regression,
-             w7_memory, thread_scaling, determinism, busy_machine_block)
+             w7_memory, thread_scaling, determinism, isa_block, busy_machine_block)
 
 
 def main():
@@ -288,7 +338,7 @@ def main():
                         help="run these workloads only (default: all)")
     parser.add_argument("--isa", choices=core.available_isas(),
                         help="nnfast's instruction set for the run (default: the widest this "
-                             "CPU runs); run once per set to compare them")
+                             "CPU runs); the I rows (isa_block) race it against every other")
     parser.add_argument("--rss-child", nargs=2, metavar=("IMPL", "DTYPE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
