@@ -17,8 +17,13 @@
 // for bit (the kernel files are compiled with -ffp-contract=off, so only V::fma fuses).
 // These are templates only: each instantiation is its instruction set's own code.
 #pragma once
+#include <type_traits>
 
 namespace nnfast::vector_math {
+
+// The polynomials below are float32's; float64 needs its own (Cephes' exp.c, tanh.c).
+template <class V>
+constexpr bool kFloat32 = std::is_same_v<typename V::scalar, float>;
 
 // round(x) to nearest (ties to even) for |x| < 2^22: adding and removing 1.5 * 2^23
 // leaves no fraction bits. The same two additions on every instruction set.
@@ -35,6 +40,7 @@ V round_small(V x) {
 // past FLT_MAX become +inf. e^NaN is NaN, e^-inf is 0, e^inf is inf.
 template <class V>
 V exp(V x) {
+  static_assert(kFloat32<V>, "float32 coefficients");
   // Clamped (NaN passes: the bound is compared first) to where e^x is 0 or inf anyway.
   x = V::select(V::broadcast(-104.0f) > x, V::broadcast(-104.0f), x);
   x = V::select(V::broadcast(88.8f) < x, V::broadcast(88.8f), x);
@@ -65,6 +71,7 @@ V logistic(V x) {
 // x's sign (e^2|x| = inf gives exactly 1). NaN stays NaN, -0 stays -0.
 template <class V>
 V tanh(V x) {
+  static_assert(kFloat32<V>, "float32 coefficients");
   const V z = x * x;
   V p = V::broadcast(-5.70498872745e-3f);
   p = V::fma(p, z, V::broadcast(2.06390887954e-2f));
