@@ -45,8 +45,9 @@ void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const flo
 }
 
 GemmTiles dense_weight_gradient_tiles(MatrixView dw, ConstMatrixView x, ConstMatrixView dz,
-                                      bool accumulate, int threads) {
-  return GemmTiles(dw, x.transposed(), dz, 1.0f, accumulate ? 1.0f : 0.0f, {}, threads);
+                                      bool accumulate, int threads,
+                                      const GemmEpilogue& epilogue) {
+  return GemmTiles(dw, x.transposed(), dz, 1.0f, accumulate ? 1.0f : 0.0f, epilogue, threads);
 }
 
 GemmTiles dense_backward_input_tiles(MatrixView dprev, ConstMatrixView dz, ConstMatrixView w,

@@ -3,6 +3,9 @@
 // The *Tiles forms are the tiles of one stage (thread_pool.hpp), made for a team of
 // `threads`; the plain forms check shapes and run on get_num_threads() threads.
 #pragma once
+#include <algorithm>
+#include <utility>
+
 #include "activations.hpp"
 #include "gemm.hpp"
 
@@ -25,9 +28,11 @@ GemmTiles dense_forward_tiles(MatrixView y, ConstMatrixView x, ConstMatrixView w
 void dense_backward(MatrixView dx, MatrixView dw, float* db, ConstMatrixView dz,
                     ConstMatrixView x, ConstMatrixView w);
 
-// dw := x^T @ dz, or dw += x^T @ dz when accumulate.
+// dw := x^T @ dz, or dw += x^T @ dz when accumulate; then `epilogue` on each finished
+// block of dw (the training step's optimizer update, mlp.cpp).
 GemmTiles dense_weight_gradient_tiles(MatrixView dw, ConstMatrixView x, ConstMatrixView dz,
-                                      bool accumulate, int threads);
+                                      bool accumulate, int threads,
+                                      const GemmEpilogue& epilogue = {});
 
 // The previous layer's gradient with its activation folded in (the training step's path):
 //   dprev := (dz @ w^T) * act'(.) through that layer's output a_prev.
@@ -43,6 +48,10 @@ class ColumnSumTiles {
       : db_(db), dz_(dz), accumulate_(accumulate) {}
   index_t count() const { return (dz_.cols + kColumns - 1) / kColumns; }
   void operator()(index_t tile, int slot) const;
+  // The columns [j0, j1) of db a tile sums.
+  std::pair<index_t, index_t> columns_of(index_t tile) const {
+    return {tile * kColumns, std::min(dz_.cols, (tile + 1) * kColumns)};
+  }
 
  private:
   static constexpr index_t kColumns = 64;

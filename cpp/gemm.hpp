@@ -37,6 +37,7 @@ struct GemmEpilogue {
   const float* data = nullptr;
   index_t ld = 0;
   int code = 0;
+  const void* context = nullptr;  // state that outlives the GEMM (the caller's)
 };
 
 // Checks shapes (throws std::invalid_argument), then runs on get_num_threads() threads.

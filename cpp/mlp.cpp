@@ -1,9 +1,11 @@
 // Training: each mini-batch is L + 2 stages (L layers) run by one Team (thread_pool.hpp):
-//   1. gather the batch's rows, beside the previous batch's optimizer updates;
+//   1. gather the batch's rows, beside the L2 term's sums of squares of every W;
 //   2. forward layer by layer (bias + activation fused into the GEMM's store), the output
 //      layer's tiles of whole rows also computing the loss head and the gradient back
 //      through every layer's input (dX with the activation mask fused), row by row;
-//   3. every layer's dW and db (reductions over the rows, tiled over their outputs).
+//   3. every layer's dW and db (reductions over the rows, tiled over their outputs), each
+//      finished block of dW and db applied at once to its block of W and b by the
+//      optimizer, while it is in cache (no stage of this step reads W after stage 2).
 // A CSR X is not gathered: the first layer's forward and dW read its rows in place
 // (sparse_input.hpp); every other stage is the same as for dense X.
 // Each stage is a grid of tiles of output, columns, rows or fixed chunks, never split
@@ -135,9 +137,12 @@ struct FirstLayerInput {
   CsrScratch* scratch = nullptr;
 };
 
-// The optimizer's update of one layer's W and b over fixed chunks of kUpdateChunk
-// elements: tiles [0, chunks of W) are W's, the rest b's. W's tiles also record the sum
-// of squares of W before the update (the batch loss's L2 term), per chunk.
+// The optimizer's update of one layer's W and b, applied where the gradient is made: the
+// dW GEMM's epilogue updates each finished block of W (its dW still in cache), the db
+// tiles their columns of b, the CSR dW tiles their rows of W. The update is elementwise,
+// so the result is the same for any blocking and any thread count. Before the batch's
+// forward, l2_chunk records the sum of squares of W (the batch loss's L2 term) over fixed
+// chunks of kUpdateChunk elements.
 struct LayerUpdate {
   const DenseParams* layer;
   const float *grad_w, *grad_b;
@@ -148,17 +153,35 @@ struct LayerUpdate {
   AdamStep adam = {};                         // the batch's (adam)
   float learning_rate = 0.0f, scale = 0.0f;  // the batch's (sgd), both
 
-  index_t w_chunks() const { return chunks_of(layer->fan_in * layer->fan_out); }
-  index_t count() const { return w_chunks() + chunks_of(layer->fan_out); }
-  void operator()(index_t tile, int) const {
-    const bool coef = tile < w_chunks();
-    const index_t c = coef ? tile : tile - w_chunks();
-    const index_t n = coef ? layer->fan_in * layer->fan_out : layer->fan_out;
-    const index_t off = c * kUpdateChunk, len = std::min(kUpdateChunk, n - off);
+  index_t l2_chunks() const { return chunks_of(layer->fan_in * layer->fan_out); }
+  void l2_chunk(index_t c) const {
+    const index_t n = layer->fan_in * layer->fan_out, off = c * kUpdateChunk;
+    l2_parts[c] = sum_of_squares(layer->w + off, std::min(kUpdateChunk, n - off));
+  }
+  // W's rows [r0, r1), columns [c0, c1).
+  void update_w(index_t r0, index_t r1, index_t c0, index_t c1) const {
+    const index_t n = layer->fan_out;
+    if (c0 == 0 && c1 == n) return update(true, r0 * n, (r1 - r0) * n);  // contiguous
+    for (index_t r = r0; r < r1; ++r) update(true, r * n + c0, c1 - c0);
+  }
+  void update_b(index_t c0, index_t c1) const { update(false, c0, c1 - c0); }
+  // The dW GEMM's epilogue: each finished block of dW updates its block of W.
+  GemmEpilogue epilogue() const {
+    GemmEpilogue ep;
+    ep.fn = [](const GemmEpilogue& self, const KernelTable&, float*, index_t, index_t i0,
+               index_t j0, index_t m, index_t n) {
+      static_cast<const LayerUpdate*>(self.context)->update_w(i0, i0 + m, j0, j0 + n);
+    };
+    ep.context = this;
+    return ep;
+  }
+
+ private:
+  // Elements [off, off + len) of W (coef) or b.
+  void update(bool coef, index_t off, index_t len) const {
     float* p = (coef ? layer->w : layer->b) + off;
     const float* g = (coef ? grad_w : grad_b) + off;
     const float decay = coef ? alpha : 0.0f;  // biases are not penalised
-    if (coef) l2_parts[c] = sum_of_squares(p, len);
     if (opt->kind == OptimizerConfig::Kind::adam) {
       adam_update(p, g, (coef ? first_w : first_b) + off, (coef ? second_w : second_b) + off,
                   len, adam, decay, scale);
@@ -166,6 +189,46 @@ struct LayerUpdate {
       sgd_update(p, g, (coef ? first_w : first_b) + off, len, learning_rate, opt->momentum,
                  opt->nesterov, decay, scale);
     }
+  }
+};
+
+// Every layer's L2 chunks as one part of a stage: tiles [0, n0) are layer 0's, and so on.
+struct L2Tiles {
+  const std::vector<LayerUpdate>& layers;
+  index_t count() const {
+    index_t n = 0;
+    for (const auto& u : layers) n += u.l2_chunks();
+    return n;
+  }
+  void operator()(index_t tile, int) const {
+    for (const auto& u : layers) {
+      if (tile < u.l2_chunks()) return u.l2_chunk(tile);
+      tile -= u.l2_chunks();
+    }
+  }
+};
+
+// db's column tiles, each then updating its columns of b (when update is set).
+struct BiasGradientTiles {
+  ColumnSumTiles sums;
+  const LayerUpdate* update;
+  void operator()(index_t tile, int slot) const {
+    sums(tile, slot);
+    if (!update) return;
+    const auto [c0, c1] = sums.columns_of(tile);
+    update->update_b(c0, c1);
+  }
+};
+
+// A CSR first layer's dW tiles, each then updating its rows of W (when update is set).
+struct CsrWeightGradientAndUpdate {
+  CsrWeightGradientTiles tiles;
+  const LayerUpdate* update;
+  void operator()(index_t tile, int slot) const {
+    tiles(tile, slot);
+    if (!update) return;
+    const auto [p0, p1] = tiles.rows_of(tile);
+    update->update_w(p0, p1, 0, update->layer->fan_out);
   }
 };
 
@@ -206,31 +269,12 @@ struct OutputAndInputGradientTiles {
   }
 };
 
-// Every layer's update as one part of a stage, for a network too deep for a part per
-// layer: tiles [0, n0) are layer 0's, [n0, n0 + n1) layer 1's, and so on.
-struct NetworkUpdate {
-  std::vector<LayerUpdate>& layers;
-  index_t count() const {
-    index_t n = 0;
-    for (const auto& u : layers) n += u.count();
-    return n;
-  }
-  void operator()(index_t tile, int slot) const {
-    for (const auto& u : layers) {
-      if (tile < u.count()) return u(tile, slot);
-      tile -= u.count();
-    }
-  }
-};
-
-// One step over the m gathered rows on `threads` threads of the team: the forward, one
-// stage per layer, the last one also computing the loss head and every input gradient
-// (OutputAndInputGradientTiles), then one stage for every layer's dW and db. Leaves the
-// (unscaled) dW/db in grad_w/grad_b (added to them when accumulate), row losses in
-// buf.row_loss. The optimizer's updates are the caller's.
-void forward_backward(Team& team, int threads, const Network& net, StepBuffers& buf,
-                      const FirstLayerInput& in, index_t m, const std::vector<float*>& grad_w,
-                      const std::vector<float*>& grad_b, bool accumulate) {
+// The forward of the m gathered rows on `threads` threads of the team, one stage per
+// layer, the last one also computing the loss head and every input gradient
+// (OutputAndInputGradientTiles): row losses in buf.row_loss, dZ of every layer in
+// buf.delta.
+void forward_and_input_gradients(Team& team, int threads, const Network& net,
+                                 StepBuffers& buf, const FirstLayerInput& in, index_t m) {
   const size_t L = net.layers.size();
   for (size_t l = 0; l + 1 < L; ++l) {
     const DenseParams& p = net.layers[l];
@@ -260,11 +304,19 @@ void forward_backward(Team& team, int threads, const Network& net, StepBuffers& 
     OutputAndInputGradientTiles tiles{net, buf, output, m};
     team.run(output.count(), tiles, threads);
   }
+}
 
-  // Every dW and db: reductions over the rows, tiled over their outputs.
+// Every dW and db of the step (reductions over the rows, tiled over their outputs), into
+// grad_w / grad_b (added to them when accumulate). With `updates`, each finished block is
+// at once applied to the parameters by its layer's LayerUpdate.
+void weight_gradients(Team& team, int threads, const Network& net, StepBuffers& buf,
+                      const FirstLayerInput& in, index_t m, const std::vector<float*>& grad_w,
+                      const std::vector<float*>& grad_b, bool accumulate,
+                      const std::vector<LayerUpdate>* updates) {
+  const size_t L = net.layers.size();
   std::vector<GemmTiles> dense_dw;
-  std::vector<ColumnSumTiles> db;
-  std::optional<CsrWeightGradientTiles> csr_dw;
+  std::vector<BiasGradientTiles> db;
+  std::optional<CsrWeightGradientAndUpdate> csr_dw;
   dense_dw.reserve(L);  // the stage refers to the elements: they must not move
   db.reserve(L);
   // The first layer's dW, usually the largest, first: within each share the largest tiles
@@ -277,18 +329,22 @@ void forward_backward(Team& team, int threads, const Network& net, StepBuffers& 
       stage = Stage();
     }
     const DenseParams& p = net.layers[l];
+    const LayerUpdate* update = updates ? &(*updates)[l] : nullptr;
     const ConstMatrixView dz = as_const(buf.delta_view(l, m));
     const MatrixView dw{grad_w[l], p.fan_in, p.fan_out, p.fan_out};
     if (l == 0 && in.csr) {
-      csr_dw.emplace(dw, *in.csr, in.rows, dz, accumulate, *in.scratch, threads);
-      stage.add(csr_dw->count(), *csr_dw);
+      csr_dw.emplace(CsrWeightGradientAndUpdate{
+          CsrWeightGradientTiles(dw, *in.csr, in.rows, dz, accumulate, *in.scratch, threads),
+          update});
+      stage.add(csr_dw->tiles.count(), *csr_dw);
     } else {
       dense_dw.push_back(dense_weight_gradient_tiles(dw, buf.input_of(l, m), dz, accumulate,
-                                                     threads));
+                                                     threads,
+                                                     update ? update->epilogue() : GemmEpilogue{}));
       stage.add(dense_dw.back().count(), dense_dw.back());
     }
-    db.emplace_back(grad_b[l], dz, accumulate);
-    stage.add(db.back().count(), db.back());
+    db.push_back({ColumnSumTiles(grad_b[l], dz, accumulate), update});
+    stage.add(db.back().sums.count(), db.back());
   }
   team.run(stage, threads);
 }
@@ -378,7 +434,7 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
   std::vector<std::vector<float>> dw(L), db(L);
   std::vector<float*> grad_w(L), grad_b(L);
   std::vector<std::vector<double>> l2_parts(L);
-  std::vector<LayerUpdate> updates;
+  std::vector<LayerUpdate> updates;  // never resized below: the epilogues point into it
   for (size_t l = 0; l < L; ++l) {
     const DenseParams& p = net.layers[l];
     dw[l].resize(size_t(p.fan_in * p.fan_out));
@@ -391,24 +447,8 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
                        l2_parts[l].data(), alpha, &opt});
   }
 
-  // A batch's updates run in the next batch's first stage, beside its gather (which does
-  // not touch the parameters; the next forward reads them only after): one stage less
-  // per step. That batch's loss is complete once the updates have reported the L2 term.
-  struct Pending {
-    bool update = false;
-    double weighted_loss = 0.0, sw_sum = 0.0;
-    int threads = 1;
-  } pending;
   EpochResult result;
-  NetworkUpdate update_all{updates};
-  auto finish_batch = [&] {
-    double l2 = 0.0;
-    for (const auto& parts : l2_parts)
-      for (double v : parts) l2 += v;
-    const double batch_loss = (pending.weighted_loss + 0.5 * alpha * l2) / pending.sw_sum;
-    result.loss_sum += batch_loss * pending.sw_sum;
-    pending.update = false;
-  };
+  L2Tiles l2_tiles{updates};
   for (index_t first = 0; first < n_order; first += batch_size) {
     if (stop && result.batches > 0 && stop()) {
       result.stopped = true;
@@ -425,24 +465,13 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
       const auto [r0, r1] = rows_of_tile(tile, m);
       gather_rows(buf, X, Y, sample_weight, rows, r0, r1, m);
     };
-    // The updates first, while the gradients are still in cache; a part per layer, so
-    // that each thread updates mostly the rows of dW it computed (both split by rows).
+    // The L2 term's sums of squares of W before this batch's update, beside the gather
+    // (neither touches what the other reads).
     Stage first_stage;
-    if (pending.update && first_stage.has_room(int(L) + 1)) {
-      for (auto& u : updates) first_stage.add(u.count(), u);
-    } else if (pending.update) {
-      first_stage.add(update_all.count(), update_all);
-    }
-    first_stage.add(row_tiles(m), gather);
-    team.run(first_stage, std::max(threads, pending.threads));
-    if (pending.update) finish_batch();
+    first_stage.add(l2_tiles.count(), l2_tiles).add(row_tiles(m), gather);
+    team.run(first_stage, threads);
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {rows, 0, m}, &csr_scratch};
-    forward_backward(team, threads, net, buf, in, m, grad_w, grad_b, false);
-    const AdamStep step =
-        adam ? adam_step(opt.learning_rate, opt.beta1, opt.beta2, opt.epsilon, ++*state.step)
-             : AdamStep{};
-    for (auto& u : updates)
-      u.adam = step, u.learning_rate = float(opt.learning_rate), u.scale = float(1.0 / sw_sum);
+    forward_and_input_gradients(team, threads, net, buf, in, m);
     const double weighted_loss = weighted_loss_sum(buf, m);
     if (!std::isfinite(weighted_loss)) {
       // Diverged: the gradient of a non-finite loss is no direction. Stop here, before
@@ -451,11 +480,17 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
       result.diverged = true;
       return result;
     }
-    pending = {true, weighted_loss, sw_sum, threads};
-  }
-  if (pending.update) {
-    team.run(update_all.count(), update_all, pending.threads);
-    finish_batch();
+    const AdamStep step =
+        adam ? adam_step(opt.learning_rate, opt.beta1, opt.beta2, opt.epsilon, ++*state.step)
+             : AdamStep{};
+    for (auto& u : updates)
+      u.adam = step, u.learning_rate = float(opt.learning_rate), u.scale = float(1.0 / sw_sum);
+    weight_gradients(team, threads, net, buf, in, m, grad_w, grad_b, false, &updates);
+    double l2 = 0.0;
+    for (const auto& parts : l2_parts)
+      for (double v : parts) l2 += v;
+    const double batch_loss = (weighted_loss + 0.5 * alpha * l2) / sw_sum;
+    result.loss_sum += batch_loss * sw_sum;
   }
   return result;
 }
@@ -482,7 +517,8 @@ double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
       gather_rows(buf, X, Y, sample_weight, rows.data(), r0, r1, m);
     }, threads);
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {nullptr, first, m}, &csr_scratch};
-    forward_backward(team, threads, net, buf, in, m, grad_w, grad_b, first > 0);
+    forward_and_input_gradients(team, threads, net, buf, in, m);
+    weight_gradients(team, threads, net, buf, in, m, grad_w, grad_b, first > 0, nullptr);
     loss_sum += weighted_loss_sum(buf, m);
     for (index_t r = 0; r < m; ++r) sw_sum += buf.sw[r];
   }

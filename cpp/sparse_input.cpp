@@ -123,8 +123,12 @@ CsrWeightGradientTiles::CsrWeightGradientTiles(MatrixView dw, const CsrMatrix& x
     : dw_(dw), x_(x), rows_(rows), dz_(dz), accumulate_(accumulate), scratch_(scratch),
       groups_(std::min<index_t>(x.cols, std::max(threads, 1))) {}
 
+std::pair<index_t, index_t> CsrWeightGradientTiles::rows_of(index_t tile) const {
+  return split(x_.cols, tile, groups_);
+}
+
 void CsrWeightGradientTiles::operator()(index_t tile, int slot) const {
-  const auto [p0, p1] = split(x_.cols, tile, groups_);
+  const auto [p0, p1] = rows_of(tile);
   if (p0 >= p1) return;
   active_kernels().csr_gradient_features(dw_, x_, rows_, dz_, accumulate_, p0, p1,
                   scratch_.column_end.data(), scratch_.entry_row.data(),

@@ -108,6 +108,8 @@ class CsrWeightGradientTiles {
                          ConstMatrixView dz, bool accumulate, CsrScratch& scratch, int threads);
   index_t count() const { return groups_; }
   void operator()(index_t tile, int slot) const;
+  // The rows [p0, p1) of dw (features) a tile computes.
+  std::pair<index_t, index_t> rows_of(index_t tile) const;
 
  private:
   MatrixView dw_;
