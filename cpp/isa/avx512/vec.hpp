@@ -36,8 +36,9 @@ struct Vec<float> {
   static Vec load_first(const float* p, index_t n) { return {_mm512_maskz_loadu_ps(first(n), p)}; }
   void store_first(float* p, index_t n) const { _mm512_mask_storeu_ps(p, first(n), v); }
 #else
-  // SIMDe emulates a masked store as load, blend, store of all 16 lanes: it would touch
-  // memory past the edge. Lane by lane instead.
+  // SIMDe 0.8's masked store writes all 16 lanes (zeros in the masked ones) and its
+  // masked load reads all 16: both would touch memory past the edge. Lane by lane
+  // instead. (Kernels reach masked memory only through these two functions.)
   static Vec load_first(const float* p, index_t n) {
     alignas(64) float lanes[16] = {};
     for (index_t i = 0; i < n && i < width; ++i) lanes[i] = p[i];

@@ -19,6 +19,7 @@ struct Vec<float> {
   static constexpr int width = 4;
   typedef float Native __attribute__((vector_size(16)));
   typedef std::int32_t Mask __attribute__((vector_size(16)));  // lanes all ones / zero
+  typedef std::uint32_t Bits __attribute__((vector_size(16)));
   Native v;
 
   static Vec zero() { return {Native{0.0f, 0.0f, 0.0f, 0.0f}}; }
@@ -58,11 +59,12 @@ struct Vec<float> {
   static Vec select(Mask m, Vec a, Vec b) {
     return {reinterpret<Native>((m & reinterpret<Mask>(a.v)) | (~m & reinterpret<Mask>(b.v)))};
   }
-  // 2^n for integral n in [-126, 127], from the bits of n + 1.5 * 2^23 (no conversion:
-  // other lanes, NaN included, give garbage, never undefined behaviour).
+  // 2^n for integral n in [-126, 127], from the bits of n + 1.5 * 2^23 (no conversion,
+  // and unsigned arithmetic: other lanes, NaN included, give garbage, never undefined
+  // behaviour).
   static Vec pow2i(Vec n) {
-    const Mask bits = reinterpret<Mask>((n.v + 12582912.0f)) - 0x4B400000;
-    return {reinterpret<Native>((bits + 127) << 23)};
+    const Bits bits = reinterpret<Bits>((n.v + 12582912.0f)) - 0x4B400000u;
+    return {reinterpret<Native>((bits + 127u) << 23)};
   }
 
  private:
