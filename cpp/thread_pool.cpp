@@ -61,18 +61,23 @@ constexpr Clock::duration kMaxSpin = std::chrono::milliseconds(1);
 // involuntary context switches (getrusage) in a kWindow, sampled by the caller, and for
 // kHold after (running on fewer threads, the process is preempted less: without the hold
 // it would flip back every other window). W1 b=256 epochs of ~120 ms saw 0-2 such
-// switches on the idle machine, 40-80 with one core busy.
+// switches on the idle machine, 40-80 with one core busy; W1 b=64 epochs of ~400 ms on an
+// idle but noisy VM 3-18, in isolated bursts (at 2 in one window its 42 MFLOP steps
+// stepped down to one thread: 1.25x the epoch time), digits fits with one core busy 3-6
+// per window, window after window. So: kSwitches in each of two windows in a row.
 class Contention {
  public:
   static constexpr Clock::duration kWindow = std::chrono::milliseconds(20);
   static constexpr Clock::duration kHold = std::chrono::milliseconds(200);
-  static constexpr long kSwitches = 2;
+  static constexpr long kSwitches = 3;
   Contention() : last_(Clock::now()) { switches_ = involuntary_switches(); }
   bool busy() const { return busy_.load(std::memory_order_relaxed); }
   void sample(Clock::time_point now) {  // the caller's only
     if (now - last_ < kWindow) return;
     const long switches = involuntary_switches();
-    if (switches - switches_ >= kSwitches) busy_until_ = now + kHold;
+    const bool preempted = switches - switches_ >= kSwitches;
+    if (preempted && preempted_before_) busy_until_ = now + kHold;
+    preempted_before_ = preempted;
     busy_.store(now < busy_until_, std::memory_order_relaxed);
     switches_ = switches;
     last_ = now;
@@ -90,6 +95,7 @@ class Contention {
   std::atomic<bool> busy_{false};
   Clock::time_point last_, busy_until_{};
   long switches_;
+  bool preempted_before_ = false;  // the previous window saw kSwitches
 };
 
 // Spins until ready() or until `budget` has passed; returns ready().
