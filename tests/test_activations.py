@@ -23,7 +23,7 @@ def assert_close_f32(actual, expected):
 
 @pytest.mark.parametrize("activation", ref.ACTIVATIONS)
 @pytest.mark.parametrize("shape", [(0,), (1,), (37,), (7, 33), (2, 3, 5)])
-def test_activation_forward_matches_reference(activation, shape):
+def test_activation_forward_matches_reference(activation, shape, isa):
     x = random_values(shape)
     out = np.full(shape, np.nan, dtype=np.float32)
     _core.activation_forward(x, _core.Activation.__members__[activation], out)
@@ -33,7 +33,7 @@ def test_activation_forward_matches_reference(activation, shape):
 
 @pytest.mark.parametrize("activation", ref.ACTIVATIONS)
 @pytest.mark.parametrize("shape", [(1,), (37,), (7, 33), (2, 3, 5)])
-def test_activation_backward_matches_reference(activation, shape):
+def test_activation_backward_matches_reference(activation, shape, isa):
     y = ops.activation_forward(random_values(shape, seed=1), activation)
     dy = random_values(shape, seed=2)
     out = np.full(shape, np.nan, dtype=np.float32)
@@ -47,12 +47,42 @@ def test_activation_backward_matches_reference(activation, shape):
 
 
 @pytest.mark.parametrize("activation", ref.ACTIVATIONS)
-def test_activation_forward_extreme_inputs_stay_finite(activation):
+def test_activation_forward_extreme_inputs_stay_finite(activation, isa):
     y = ops.activation_forward(EXTREMES, activation)
     assert np.all(np.isfinite(y))
     assert_close_f32(y, ref.activation(EXTREMES, activation))
     dx = ops.activation_backward(np.ones_like(y), y, activation)
     assert np.all(np.isfinite(dx))
+
+
+def ulps_apart(a, b):
+    """Distance in float32 ulps (a, b float32 of the same sign class; 0 for equal)."""
+    def ordered(v):
+        i = v.view(np.int32).astype(np.int64)
+        return np.where(i < 0, np.int64(np.iinfo(np.int32).min) - i, i)
+    return np.abs(ordered(a) - ordered(b))
+
+
+@pytest.mark.parametrize("activation", ["logistic", "tanh"])
+def test_exp_based_activations_within_two_ulps_of_float64(activation, isa):
+    # The kernels' own polynomials (cpp/vector_math.hpp, Cephes' expf / tanhf), over the
+    # whole range they meet: both branches of tanh, subnormal and saturated logistic.
+    x = np.concatenate([np.linspace(-120, 120, 200_001, dtype=np.float32),
+                        np.float32([0.625, -0.625, np.nextafter(np.float32(0.625), 0),
+                                    1e-30, -1e-30, 1e-40, -87.34, -103.9])])
+    y = ops.activation_forward(x, activation)
+    expected = ref.activation(x, activation).astype(np.float32)  # float64, rounded once
+    assert ulps_apart(y, expected).max() <= 2
+
+
+def test_activations_keep_nan_and_negative_zero(isa):
+    x = np.float32([np.nan, -0.0, np.inf, -np.inf])
+    for activation, want in (("logistic", [np.nan, 0.5, 1.0, 0.0]),
+                             ("tanh", [np.nan, -0.0, 1.0, -1.0]),
+                             ("relu", [np.nan, 0.0, np.inf, 0.0])):
+        y = ops.activation_forward(x, activation)
+        np.testing.assert_array_equal(y, np.float32(want))
+        assert np.signbit(y[1]) == (activation == "tanh")
 
 
 def test_logistic_and_tanh_saturate_exactly():
