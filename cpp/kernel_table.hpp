@@ -1,9 +1,9 @@
 // One table of kernels per instruction set (BLIS's per-architecture context): the GEMM
 // micro-kernel and single-row kernel with their tile shape, the activation kernels (the
-// dense layer's fused GEMM epilogues and the array kernels), the optimizer updates and
-// the CSR first-layer kernels. One table is active, chosen once (at first use) from the
-// CPU and NNFAST_ISA; the drivers (gemm.cpp, dense.cpp, activations.cpp, optimizers.cpp,
-// sparse_input.cpp) call through it and know no instruction set.
+// dense layer's fused GEMM epilogues and the array kernels), the loss heads, the
+// optimizer updates and the CSR first-layer kernels. One table is active, chosen once (at first use) from the
+// CPU and NNFAST_ISA; the drivers (gemm.cpp, dense.cpp, activations.cpp, losses.cpp,
+// optimizers.cpp, sparse_input.cpp) call through it and know no instruction set.
 //
 // Adding an instruction set is one folder, cpp/isa/<name>/: vec.hpp maps the vector
 // contract (vector_math.hpp) to its intrinsics, shape.hpp sets its GEMM tile, kernels.cpp
@@ -19,6 +19,7 @@
 #include "gemm.hpp"
 #include "activations.hpp"
 #include "gemm_kernel.hpp"
+#include "losses.hpp"
 #include "optimizers.hpp"
 #include "sparse_input.hpp"
 
@@ -39,6 +40,10 @@ struct KernelTable {
   void (*activation_forward)(Activation act, float* y, const float* x, index_t n);
   void (*activation_backward)(Activation act, float* dx, const float* dy, const float* y,
                               index_t n);
+  // The output heads (losses.hpp): rows in float64, the same library calls everywhere.
+  void (*output_activation)(Loss loss, float* out, const float* z, index_t n, index_t k);
+  void (*loss_forward_backward)(Loss loss, float* grad, double* row_loss, const float* z,
+                                const float* y, const float* sw, index_t n, index_t k);
   void (*adam_update)(float* param, const float* grad, float* m, float* v, index_t n,
                       const AdamStep& step, float alpha, float grad_scale);
   void (*sgd_update)(float* param, const float* grad, float* velocity, index_t n,

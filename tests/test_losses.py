@@ -1,4 +1,4 @@
-"""Output heads (cpp/losses.*): loss values and gradients w.r.t. the pre-activation,
+"""Output heads (cpp/kernels/losses.inc, through the kernel table): loss values and gradients vs NumPy float64."""
 clipping, extreme logits and sample weights, against NumPy float64."""
 
 import numpy as np
@@ -28,7 +28,7 @@ def core_loss(z, y, loss, sw=None):
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("loss", ref.LOSSES)
 @pytest.mark.parametrize("k", [1, 3, 17])
-def test_loss_and_grad_match_reference(loss, weighted, k):
+def test_loss_and_grad_match_reference(loss, weighted, k, isa):
     if loss == "softmax_cross_entropy" and k == 1:
         pytest.skip("a softmax over one output is constant")
     z, y, sw = problem(loss, k=k, weighted=weighted)
@@ -59,7 +59,7 @@ def test_ops_softmax_cross_entropy_is_output_loss():
 
 
 # --- clipping and extreme values -------------------------------------------------------------------
-def test_softmax_log_loss_is_clipped_at_float32_eps():
+def test_softmax_log_loss_is_clipped_at_float32_eps(isa):
     z = np.array([[0.0, 100.0], [0.0, 100.0]], dtype=np.float32)
     y = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     _, row0_grad = core_loss(z[:1], y[:1], "softmax_cross_entropy")
@@ -69,7 +69,7 @@ def test_softmax_log_loss_is_clipped_at_float32_eps():
     np.testing.assert_allclose(row0_grad, [[-1.0, 1.0]], atol=1e-7)  # the gradient is not clipped
 
 
-def test_logistic_log_loss_is_clipped_at_float32_eps():
+def test_logistic_log_loss_is_clipped_at_float32_eps(isa):
     z = np.array([[100.0, -100.0, 100.0]], dtype=np.float32)
     y = np.array([[0.0, 1.0, 1.0]], dtype=np.float32)
     total, grad = core_loss(z, y, "logistic_cross_entropy")
@@ -78,7 +78,7 @@ def test_logistic_log_loss_is_clipped_at_float32_eps():
 
 
 @pytest.mark.parametrize("loss", ["softmax_cross_entropy", "logistic_cross_entropy"])
-def test_log_losses_with_huge_logits_stay_finite(loss):
+def test_log_losses_with_huge_logits_stay_finite(loss, isa):
     f32_max = np.finfo(np.float32).max
     z = np.array([[1e30, -1e30, 0.0], [f32_max, -f32_max, f32_max], [-1e30, -1e30, -1e30]],
                  dtype=np.float32)

@@ -257,8 +257,8 @@ void test_activation_accuracy() {
 }
 
 // The instruction sets with fused multiply-add (every one but generic) give the same
-// bits: elementwise kernels, the squared norm, and whole training epochs (Adam and
-// Nesterov SGD, each hidden activation). Skips, saying so, with fewer than two.
+// bits: elementwise kernels, the squared norm, the loss heads, and whole training epochs
+// (Adam and Nesterov SGD, each hidden activation). Skips, saying so, with fewer than two.
 void test_cross_isa_bitwise() {
   std::vector<std::string> fma_isas;
   for (const KernelTable* t : available_kernels())
@@ -287,6 +287,21 @@ void test_cross_isa_bitwise() {
     }
     std::vector<float> finite(x.begin(), x.begin() + 240001);
     results.push_back({float(sum_of_squares(finite.data(), index_t(finite.size())))});
+    const index_t rows = 64, k = 10;
+    const auto z = random_vector(size_t(rows * k), 30), sw = random_vector(size_t(rows), 31);
+    auto y = random_vector(size_t(rows * k), 32);
+    for (float& v : y) v = v * v;  // targets in [0, 1] (and >= 0 for Poisson)
+    for (Loss loss : {Loss::softmax_cross_entropy, Loss::logistic_cross_entropy,
+                      Loss::squared_error, Loss::poisson}) {
+      std::vector<float> grad(z.size()), out(z.size());
+      std::vector<double> row_loss(static_cast<size_t>(rows));
+      loss_forward_backward(loss, grad.data(), row_loss.data(), z.data(), y.data(), sw.data(),
+                            rows, k);
+      output_activation(loss, out.data(), z.data(), rows, k);
+      results.push_back(grad);
+      results.push_back(out);
+      results.push_back(std::vector<float>(row_loss.begin(), row_loss.end()));
+    }
     for (Activation act : {Activation::logistic, Activation::tanh, Activation::relu}) {
       results.push_back(train_epoch_weights(act, OptimizerConfig{}));
       results.push_back(train_epoch_weights(act, sgd));

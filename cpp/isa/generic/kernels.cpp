@@ -13,6 +13,7 @@ namespace nnfast::generic {
 #include "kernels/lanes.inc"
 #include "kernels/gemm_kernel.inc"
 #include "kernels/activations.inc"
+#include "kernels/losses.inc"
 #include "kernels/optimizers.inc"
 #include "kernels/sparse_input.inc"
 }  // namespace nnfast::generic
