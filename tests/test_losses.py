@@ -1,5 +1,6 @@
-"""Output heads (cpp/kernels/losses.inc, through the kernel table): loss values and gradients vs NumPy float64."""
-clipping, extreme logits and sample weights, against NumPy float64."""
+"""Output heads (cpp/kernels/losses.inc, through the kernel table): loss values and
+gradients w.r.t. the pre-activation, clipping, extreme logits and sample weights, on every
+instruction set, against NumPy float64."""
 
 import numpy as np
 import pytest
