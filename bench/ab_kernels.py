@@ -19,49 +19,26 @@ from common import paired_ratio
 
 
 def cases(core, n):
-    """{name: callable} over arrays of one seed."""
+    """{name: (callable, the array it writes)} over fresh arrays of one seed: after one call
+    each, the arrays of two builds can be compared bit for bit."""
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(n) * 3).astype(np.float32)
-    y = np.empty_like(x)
     param, grad = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
-    m, v = np.zeros_like(param), np.zeros_like(param)
-    out_cases = {}
+    out = {}
     for act in ("logistic", "tanh", "relu"):
         code = getattr(core.Activation, act)
-        out_cases[f"{act} forward"] = (
-            lambda c=code, o=np.empty_like(x): core.activation_forward(x, c, o))
+        y, fy, dx = np.empty_like(x), np.empty_like(x), np.empty_like(x)
         core.activation_forward(x, code, y)
-        out_cases[f"{act} backward"] = (
-            lambda c=code, yy=y.copy(), o=np.empty_like(x): core.activation_backward(x, yy, c, o))
-    vel = np.zeros_like(param)
-    out_cases["adam_update"] = lambda: core.adam_update(param, grad, m, v, step=3,
-                                                        learning_rate=1e-3)
-    out_cases["sgd_update"] = lambda: core.sgd_update(param, grad, vel, learning_rate=1e-3,
-                                                      momentum=0.9, nesterov=True)
-    return out_cases
-
-
-def output_of(core, n, name):
-    """The output of one call of `name` on fresh arrays (for the bitwise comparison)."""
-    rng = np.random.default_rng(0)
-    x = (rng.standard_normal(n) * 3).astype(np.float32)
-    if name.endswith("forward") or name.endswith("backward"):
-        act = getattr(core.Activation, name.split()[0])
-        y = np.empty_like(x)
-        core.activation_forward(x, act, y)
-        if name.endswith("forward"):
-            return y
-        out = np.empty_like(x)
-        core.activation_backward(x, y, act, out)
-        return out
-    param, grad = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
-    if name == "adam_update":
-        core.adam_update(param, grad, np.zeros_like(param), np.zeros_like(param), step=3,
-                         learning_rate=1e-3)
-    else:
-        core.sgd_update(param, grad, np.zeros_like(param), learning_rate=1e-3, momentum=0.9,
-                        nesterov=True)
-    return param
+        out[f"{act} forward"] = (lambda c=code, o=fy: core.activation_forward(x, c, o), fy)
+        out[f"{act} backward"] = (lambda c=code, yy=y, o=dx: core.activation_backward(x, yy, c, o),
+                                  dx)
+    p_adam, m, v = param.copy(), np.zeros_like(param), np.zeros_like(param)
+    out["adam_update"] = (lambda: core.adam_update(p_adam, grad, m, v, step=3, learning_rate=1e-3),
+                          p_adam)
+    p_sgd, vel = param.copy(), np.zeros_like(param)
+    out["sgd_update"] = (lambda: core.sgd_update(p_sgd, grad, vel, learning_rate=1e-3,
+                                                 momentum=0.9, nesterov=True), p_sgd)
+    return out
 
 
 def main():
@@ -76,9 +53,11 @@ def main():
     print(f"new: this checkout ({new.isa()}); old: {old.commit[:12]} ({old.isa()}); "
           f"n = {args.n:,}, 1 thread")
     new_cases, old_cases = cases(new, args.n), cases(old, args.n)
-    for name, fn_new in new_cases.items():
-        ratio, t_new, t_old = paired_ratio(fn_new, old_cases[name], args.rounds, settle=0.02)
-        same = np.array_equal(output_of(new, args.n, name), output_of(old, args.n, name))
+    for name, (fn_new, out_new) in new_cases.items():
+        fn_old, out_old = old_cases[name]
+        fn_new(), fn_old()  # the first call of each, on the same fresh arrays
+        same = np.array_equal(out_new, out_old)
+        ratio, t_new, t_old = paired_ratio(fn_new, fn_old, args.rounds, settle=0.02)
         print(f"{name}: new/old time {ratio:.3f} ({t_new * 1e6:.0f} vs {t_old * 1e6:.0f} us), "
               f"{'bitwise equal' if same else 'outputs differ'}", flush=True)
 
