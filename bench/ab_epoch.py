@@ -1,6 +1,6 @@
-"""This checkout's training epoch against another commit's, in one process
-(bench/baseline.py), epochs interleaved (common.paired_ratio), with a bitwise check of
-the fitted coefficients:
+"""This checkout's training epoch (and batch inference, W3) against another commit's, in
+one process (bench/baseline.py), calls interleaved (common.paired_ratio), with a bitwise
+check of the fitted coefficients (of the predicted probabilities, W3):
 
     python bench/ab_epoch.py [REF] [--rounds 9] [--threads 2] [--only W1b64 W2 ...]
 
@@ -25,6 +25,7 @@ WORKLOADS = {  # name -> (task, layers, batch size)
     "W1b256": ("classification", W1_LAYERS, 256),
     "W2": ("classification", W2_LAYERS, 200),
     "W6": ("regression", W6_LAYERS, 128),
+    "W3": ("inference", W1_LAYERS, 256),  # predict_proba of 100,000 rows on W1's network
 }
 
 
@@ -41,18 +42,27 @@ def main():
     print(f"new: this checkout ({new.isa()}); old: {old.commit[:12]} ({old.isa()}); "
           f"{args.threads} threads")
     data = {"classification": classification_data(60_000), "regression": regression_data(100_000)}
+    if "W3" in args.only:
+        data["inference"] = classification_data(100_000)
     for name in args.only:
         task, layers, batch = WORKLOADS[name]
         X, y = data[task]
-        fits = [CoreEstimator(task, layers[1:-1], batch, core_module=core) for core in (new, old)]
+        fits = [CoreEstimator("classification" if task == "inference" else task, layers[1:-1],
+                              batch, core_module=core) for core in (new, old)]
         for fit in fits:
             fit.fit(X, y)
-        same = all(np.array_equal(a, b) for a, b in zip(fits[0].coefs_ + fits[0].intercepts_,
-                                                         fits[1].coefs_ + fits[1].intercepts_))
-        ratio, t_new, t_old = paired_ratio(lambda: fits[0].fit(X, y), lambda: fits[1].fit(X, y),
-                                           args.rounds, settle=0.05)
+        if task == "inference":  # both predict with the new build's weights
+            fits[1].coefs_, fits[1].intercepts_ = fits[0].coefs_, fits[0].intercepts_
+            same = np.array_equal(fits[0].predict_proba(X), fits[1].predict_proba(X))
+            calls = [lambda fit=fit: fit.predict_proba(X) for fit in fits]
+        else:
+            same = all(np.array_equal(a, b)
+                       for a, b in zip(fits[0].coefs_ + fits[0].intercepts_,
+                                       fits[1].coefs_ + fits[1].intercepts_))
+            calls = [lambda fit=fit: fit.fit(X, y) for fit in fits]
+        ratio, t_new, t_old = paired_ratio(calls[0], calls[1], args.rounds, settle=0.05)
         print(f"{name}: new/old time {ratio:.3f} ({t_new * 1e3:.0f} vs {t_old * 1e3:.0f} ms), "
-              f"{'bitwise equal' if same else 'coefs DIFFER'}", flush=True)
+              f"{'bitwise equal' if same else 'results DIFFER'}", flush=True)
 
 
 if __name__ == "__main__":

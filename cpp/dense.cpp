@@ -32,8 +32,9 @@ GemmEpilogue activation_grad_epilogue(Activation act, const float* y, index_t ld
 }
 
 GemmTiles dense_forward_tiles(MatrixView y, ConstMatrixView x, ConstMatrixView w,
-                              const float* b, Activation act, int threads) {
-  return GemmTiles(y, x, w, 1.0f, 0.0f, bias_activation_epilogue(act, b), threads);
+                              const float* b, Activation act, int threads,
+                              const PackedB* packed_w) {
+  return GemmTiles(y, x, w, 1.0f, 0.0f, bias_activation_epilogue(act, b), threads, packed_w);
 }
 
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,

@@ -21,7 +21,8 @@ GemmEpilogue activation_grad_epilogue(Activation act, const float* y, index_t ld
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
                    Activation act);
 GemmTiles dense_forward_tiles(MatrixView y, ConstMatrixView x, ConstMatrixView w,
-                              const float* b, Activation act, int threads);
+                              const float* b, Activation act, int threads,
+                              const PackedB* packed_w = nullptr);
 
 // Gradients of a dense layer from dz = dL/d(pre-activation):
 //   dw := x^T @ dz;  db := sum over rows of dz;  dx := dz @ w^T (skipped if dx.data null).

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
+#include <new>
 
 #include "gemm_kernel.hpp"
 #include "kernel_table.hpp"
@@ -108,7 +110,7 @@ bool reads_b_in_place(index_t rows, const ConstMatrixView& b) {
 // cycles of FMAs, packing one element ~1. (Splitting panels alone would make every
 // thread pack all of a big A.)
 std::pair<index_t, index_t> tile_grid(index_t m, index_t n, const ConstMatrixView& b,
-                                      int threads, const KernelTable& kt) {
+                                      bool b_packed, int threads, const KernelTable& kt) {
   const index_t MR = kt.gemm_mr, NR = kt.gemm_nr;
   const GemmBlocking blk = blocking_for(kt);
   const index_t panels = ceil_div(n, NR), strips = ceil_div(m, MR);
@@ -119,7 +121,7 @@ std::pair<index_t, index_t> tile_grid(index_t m, index_t n, const ConstMatrixVie
     const index_t rows = ceil_div(strips, tm) * MR, cols = ceil_div(panels, tn) * NR;
     const index_t tiles = ceil_div(strips, tm) * ceil_div(panels, tn);
     const index_t cost = 6 * tiles + (packs_a(rows, blk) ? rows : 0) +
-                         (reads_b_in_place(rows, b) ? 0 : cols);
+                         (b_packed || reads_b_in_place(rows, b) ? 0 : cols);
     if (best_cost < 0 || cost < best_cost) best = {tm, tn}, best_cost = cost;
   }
   return best;
@@ -142,8 +144,9 @@ TileRect tile_rect(index_t m, index_t n, index_t tm, index_t tn, index_t ti, ind
 // micro-kernel of MR x NR (compile-time: packing with a runtime shape measured 3-25%
 // slower; gemm_rect below instantiates each table's shape).
 template <index_t MR, index_t NR>
-void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
-                   const GemmEpilogue& ep, const TileRect& sh, const KernelTable& kernels) {
+void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, const PackedB* packed_b,
+                   float alpha, float beta, const GemmEpilogue& ep, const TileRect& sh,
+                   const KernelTable& kernels) {
   const index_t k = a.cols;
   if (sh.r0 >= sh.r1 || sh.j0 >= sh.j1) return;
   if (k == 0) return scale_only(c, beta, ep, sh.r0, sh.r1, sh.j0, sh.j1, kernels);
@@ -155,10 +158,12 @@ void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alp
   const index_t rows = sh.r1 - sh.r0, panels = ceil_div(sh.j1 - sh.j0, NR);
   // Packing B pays only when a panel is reused by several strips and B is not tiny: a few
   // rows (inference, small batches) or a small B are read in place (reads_b_in_place).
-  // A big A is packed per block (contiguous, L2).
-  const bool b_in_place = reads_b_in_place(rows, b);
+  // A big A is packed per block (contiguous, L2). A packed copy of B handed in is read
+  // as it is.
+  const bool b_in_place = !packed_b && reads_b_in_place(rows, b);
   const bool pack_a = packs_a(rows, blk);
-  float* bbuf = t_pack_b.get(std::min(blk.kc, k) * NR * (b_in_place ? 1 : panels));
+  float* bbuf =
+      packed_b ? nullptr : t_pack_b.get(std::min(blk.kc, k) * NR * (b_in_place ? 1 : panels));
   float* abuf = pack_a ? t_pack_a.get(std::min(blk.kc, k) * blk.mc) : nullptr;
 
   for (index_t pc = 0; pc < k; pc += blk.kc) {
@@ -168,6 +173,10 @@ void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alp
     // B micro-panel q: where it lies (full panel, row-major B) or packed.
     auto panel = [&](index_t q, index_t& ldb) -> const float* {
       const index_t j = sh.j0 + q * NR;
+      if (packed_b) {
+        ldb = NR;
+        return packed_b->panel(pc, j / NR);
+      }
       if (b_in_place && j + NR <= b.cols) {
         ldb = b.rs;
         return b.data + pc * b.rs + j;
@@ -175,7 +184,7 @@ void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alp
       ldb = NR;
       return bbuf + (b_in_place ? 0 : q * kc * NR);
     };
-    if (!b_in_place)
+    if (!b_in_place && !packed_b)
       for (index_t q = 0; q < panels; ++q) pack_b_panel<NR>(bbuf + q * kc * NR, b, pc, kc, sh.j0 + q * NR);
 
     for (index_t ic = sh.r0; ic < sh.r1; ic += blk.mc) {
@@ -214,8 +223,8 @@ void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alp
 
 // The driver instantiated for a table's tile shape (one line per shape of the kernel
 // tables, kernel_table.cpp), or null.
-using GemmRect = void (*)(MatrixView, ConstMatrixView, ConstMatrixView, float, float,
-                          const GemmEpilogue&, const TileRect&, const KernelTable&);
+using GemmRect = void (*)(MatrixView, ConstMatrixView, ConstMatrixView, const PackedB*, float,
+                          float, const GemmEpilogue&, const TileRect&, const KernelTable&);
 GemmRect gemm_rect_of(const KernelTable& kt) {
   if (kt.gemm_mr == 6 && kt.gemm_nr == 16) return gemm_rect_for<6, 16>;
   if (kt.gemm_mr == 12 && kt.gemm_nr == 32) return gemm_rect_for<12, 32>;
@@ -224,12 +233,48 @@ GemmRect gemm_rect_of(const KernelTable& kt) {
 
 // Checked once per grid, by GemmTiles' constructor on the calling thread (never inside a
 // tile, where an exception could not be thrown).
-void gemm_rect(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
-               const GemmEpilogue& ep, const TileRect& sh, const KernelTable& kernels) {
-  gemm_rect_of(kernels)(c, a, b, alpha, beta, ep, sh, kernels);
+void gemm_rect(MatrixView c, ConstMatrixView a, ConstMatrixView b, const PackedB* packed_b,
+               float alpha, float beta, const GemmEpilogue& ep, const TileRect& sh,
+               const KernelTable& kernels) {
+  gemm_rect_of(kernels)(c, a, b, packed_b, alpha, beta, ep, sh, kernels);
 }
 
 }  // namespace
+
+PackedB::PackedB(ConstMatrixView b) {
+  const KernelTable& kt = active_kernels();
+  k_ = b.rows, n_ = b.cols, kc_ = blocking_for(kt).kc, nr_ = kt.gemm_nr;
+  panels_ = ceil_div(n_, nr_);
+  const index_t bytes = ((k_ * panels_ * nr_ * index_t(sizeof(float)) + 63) / 64) * 64;
+  data_.reset(static_cast<float*>(std::aligned_alloc(64, size_t(std::max<index_t>(bytes, 64)))));
+  if (!data_) throw std::bad_alloc();
+  std::memset(data_.get(), 0, size_t(bytes));  // the padding columns stay zero
+  pack(b, 0, k_, 0, n_);
+}
+
+bool PackedB::worth_keeping(ConstMatrixView b) {
+  return b.rows * b.cols * index_t(sizeof(float)) > g_blocking.in_place_b_bytes;
+}
+
+void PackedB::pack(ConstMatrixView b, index_t r0, index_t r1, index_t c0, index_t c1) {
+  for (index_t p = r0; p < r1; ++p) {
+    const index_t pc = p - p % kc_;
+    for (index_t j = c0; j < c1;) {
+      const index_t q = j / nr_, end = std::min(c1, q * nr_ + nr_);
+      float* __restrict dst = data_.get() + offset(pc, q) + (p - pc) * nr_ + (j - q * nr_);
+      const float* __restrict src = b.data + p * b.rs + j * b.cs;
+      const index_t len = end - j;
+      j = end;
+      if (b.cs != 1) {
+        for (index_t t = 0; t < len; ++t) dst[t] = src[t * b.cs];
+      } else if (len == 16) {  // a whole panel of the AVX2 table: a fixed-size copy
+        for (index_t t = 0; t < 16; ++t) dst[t] = src[t];
+      } else {
+        for (index_t t = 0; t < len; ++t) dst[t] = src[t];
+      }
+    }
+  }
+}
 
 GemmBlocking gemm_blocking() { return g_blocking; }
 
@@ -252,22 +297,26 @@ void check_gemm_shapes(const char* fn, MatrixView c, ConstMatrixView a, ConstMat
 }
 
 GemmTiles::GemmTiles(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,
-                     const GemmEpilogue& epilogue, int threads)
+                     const GemmEpilogue& epilogue, int threads, const PackedB* packed_b)
     : c_(c), a_(a), b_(b), alpha_(alpha), beta_(beta), epilogue_(epilogue),
-      kernels_(&active_kernels()) {
+      kernels_(&active_kernels()), packed_b_(nullptr) {
   NNFAST_CHECK(gemm_rect_of(*kernels_) != nullptr, "gemm", "no GEMM driver for the ",
                kernels_->gemm_mr, "x", kernels_->gemm_nr, " micro-kernel of '", kernels_->name,
                "': add its instantiation to gemm_rect_of");
+  if (packed_b && packed_b->fits(b.rows, b.cols, blocking_for(*kernels_).kc, kernels_->gemm_nr))
+    packed_b_ = packed_b;
   const bool empty = c.rows == 0 || c.cols == 0;
   const auto [tm, tn] = empty ? std::pair<index_t, index_t>{0, 0}
-                              : tile_grid(c.rows, c.cols, b, std::max(threads, 1), *kernels_);
+                              : tile_grid(c.rows, c.cols, b, packed_b_ != nullptr,
+                                          std::max(threads, 1), *kernels_);
   row_groups_ = tm;
   panel_groups_ = tn;
 }
 
 GemmTiles GemmTiles::whole_rows(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha,
-                                float beta, const GemmEpilogue& epilogue, int groups) {
-  GemmTiles tiles(c, a, b, alpha, beta, epilogue, 1);
+                                float beta, const GemmEpilogue& epilogue, int groups,
+                                const PackedB* packed_b) {
+  GemmTiles tiles(c, a, b, alpha, beta, epilogue, 1, packed_b);
   if (tiles.count() > 0)
     tiles.row_groups_ = std::min<index_t>(std::max(groups, 1),
                                           ceil_div(c.rows, tiles.kernels_->gemm_mr));
@@ -283,7 +332,7 @@ std::pair<index_t, index_t> GemmTiles::rows_of(index_t tile) const {
 void GemmTiles::operator()(index_t tile, int) const {
   const TileRect rect = tile_rect(c_.rows, c_.cols, row_groups_, panel_groups_,
                                   tile / panel_groups_, tile % panel_groups_, *kernels_);
-  gemm_rect(c_, a_, b_, alpha_, beta_, epilogue_, rect, *kernels_);
+  gemm_rect(c_, a_, b_, packed_b_, alpha_, beta_, epilogue_, rect, *kernels_);
 }
 
 void gemm(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float beta,

@@ -18,10 +18,12 @@ constexpr index_t kPredictRows = 128;
 
 // Rows [r0, r0 + m) of X through the network into out rows; a and b are scratch of
 // kPredictRows * widest_output floats, xbuf of kPredictRows * n_inputs (float64 input),
-// csr_scratch this thread's for the CSR kernel (CSR input).
+// csr_scratch this thread's for the CSR kernel (CSR input), packed the layers' packed W
+// (an empty one: the GEMM packs that W itself).
 // Returns false if the chunk's input holds a NaN or an infinity.
 bool forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m, MatrixView out,
-                   float* xbuf, float* a, float* b, CsrScratch* csr_scratch) {
+                   float* xbuf, float* a, float* b, CsrScratch* csr_scratch,
+                   const std::vector<PackedB>& packed) {
   const size_t L = net.layers.size();
   // Layer l's output: the caller's rows of out for the last layer, else scratch a.
   auto output_of = [&](size_t l) {
@@ -55,7 +57,8 @@ bool forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m
     const DenseParams& p = net.layers[l];
     const MatrixView y = output_of(l);
     const GemmTiles one_tile(y, input, {p.w, p.fan_in, p.fan_out, p.fan_out, 1}, 1.0f, 0.0f,
-                             bias_activation_epilogue(net.activation_of(l), p.b), 1);
+                             bias_activation_epilogue(net.activation_of(l), p.b), 1,
+                             &packed[l]);
     one_tile(0, 0);
     input = as_const(y);
     std::swap(a, b);
@@ -105,13 +108,21 @@ bool predict(const Network& net, const InputRows& X, MatrixView out) {
   if (X.is_csr())
     for (int t = 0; t < slots; ++t) csr_scratch.emplace_back(X.csr, 0, net.layers[0].fan_out, 1, false);
   std::vector<char> finite(size_t(slots), 1);  // one flag per slot
+  // Every chunk would pack each large W again: with several chunks, each is packed once
+  // here, and every thread reads that copy.
+  std::vector<PackedB> packed(net.layers.size());
+  for (size_t l = X.is_csr() ? 1 : 0; l < net.layers.size() && chunks > 1; ++l) {
+    const DenseParams& p = net.layers[l];
+    const ConstMatrixView w{p.w, p.fan_in, p.fan_out, p.fan_out, 1};
+    if (PackedB::worth_keeping(w)) packed[l] = PackedB(w);
+  }
   team.run(chunks, [&](index_t c, int slot) {
     float* a = scratch.data() + slot * per_slot;
     float* b = a + rows * width;
     float* xbuf = b + rows * width;
     const index_t r0 = c * kPredictRows;
     if (!forward_chunk(net, X, r0, std::min(kPredictRows, X.rows - r0), out, xbuf, a, b,
-                       X.is_csr() ? &csr_scratch[size_t(slot)] : nullptr))
+                       X.is_csr() ? &csr_scratch[size_t(slot)] : nullptr, packed))
       finite[size_t(slot)] = 0;
   });
   return std::all_of(finite.begin(), finite.end(), [](char f) { return f != 0; });

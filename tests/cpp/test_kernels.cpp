@@ -17,6 +17,7 @@
 #include "optimizers.hpp"
 #include "reference.hpp"
 #include "sparse_input.hpp"
+#include "thread_pool.hpp"
 #include "threads.hpp"
 #include "check.hpp"
 
@@ -40,6 +41,10 @@ double max_rel_error(const std::vector<float>& got, const std::vector<float>& wa
     scale = std::max(scale, std::abs(double(want[i])));
   }
   return err / scale;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 std::string shape(index_t m, index_t n, index_t k, bool ta, bool tb) {
@@ -123,6 +128,57 @@ void test_gemm_thread_invariance() {
   set_num_threads(2);
 }
 
+// A GEMM handed a packed copy of its B gives the bits it gives packing B itself or reading
+// it in place; a copy repacked over a changed block equals a fresh copy; a copy made for
+// another blocking is not used (and the result is still right).
+void test_gemm_packed_b() {
+  const GemmBlocking saved = gemm_blocking();
+  for (index_t kc : {index_t(8), saved.kc}) {
+    set_gemm_blocking({kc, 12, saved.small_m, saved.in_place_b_bytes});
+    for (index_t m : {1, 5, 40})
+      for (index_t n : {7, 16, 35, 130})
+        for (index_t k : {3, 9, 300})
+          for (bool tb : {false, true}) {
+            auto a = random_vector(size_t(m * k), 30), b = random_vector(size_t(k * n), 31);
+            const ConstMatrixView av{a.data(), m, k, k, 1};
+            const ConstMatrixView bv = tb ? ConstMatrixView{b.data(), n, k, k, 1}.transposed()
+                                          : ConstMatrixView{b.data(), k, n, n, 1};
+            std::vector<float> own(size_t(m * n)), copy(own.size());
+            gemm({own.data(), m, n, n}, av, bv, 1.0f, 0.0f);
+            PackedB packed(bv);
+            // Change a block of B, then repack just that block.
+            for (index_t p = k / 3; p < k; ++p)
+              for (index_t j = n / 2; j < n; ++j) b[size_t(tb ? j * k + p : p * n + j)] *= -2.0f;
+            packed.pack(bv, k / 3, k, n / 2, n);
+            gemm({own.data(), m, n, n}, av, bv, 1.0f, 0.0f);
+            Team team(2);
+            GemmTiles tiles({copy.data(), m, n, n}, av, bv, 1.0f, 0.0f, {}, team.slots(), &packed);
+            team.run(tiles.count(), tiles);
+            expect(same_bits(own, copy), "gemm with a packed B equals gemm", shape(m, n, k, false, tb));
+            const PackedB fresh(bv);
+            bool same = true;
+            for (index_t pc = 0; pc < k; pc += kc)
+              for (index_t q = 0; q < (n + active_kernels().gemm_nr - 1) / active_kernels().gemm_nr; ++q)
+                same = same && std::memcmp(packed.panel(pc, q), fresh.panel(pc, q),
+                                           sizeof(float) * size_t(std::min(kc, k - pc) *
+                                                                  active_kernels().gemm_nr)) == 0;
+            expect(same, "a repacked block equals a fresh packed copy", shape(m, n, k, false, tb));
+          }
+  }
+  // Made under kc = 8, used under the default: ignored, so the GEMM packs B itself.
+  set_gemm_blocking({8, 12, saved.small_m, saved.in_place_b_bytes});
+  const auto a = random_vector(40 * 30, 32), b = random_vector(30 * 35, 33);
+  const ConstMatrixView av{a.data(), 40, 30, 30, 1}, bv{b.data(), 30, 35, 35, 1};
+  const PackedB stale(bv);
+  set_gemm_blocking(saved);
+  std::vector<float> own(40 * 35), copy(own.size());
+  gemm({own.data(), 40, 35, 35}, av, bv, 1.0f, 0.0f);
+  GemmTiles tiles({copy.data(), 40, 35, 35}, av, bv, 1.0f, 0.0f, {}, 1, &stale);
+  Team team(1);
+  team.run(tiles.count(), tiles);
+  expect(same_bits(own, copy), "a packed B of another blocking is not read", "40x35x30");
+}
+
 void test_dense_forward() {
   const index_t n = 37, in = 29, out = 19;
   const auto x = random_vector(size_t(n * in), 6), w = random_vector(size_t(in * out), 7),
@@ -193,8 +249,16 @@ std::vector<float> train_epoch_weights(Activation act, const OptimizerConfig& co
   return w0;
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+// The training step's forward reads the packed copies of W its updates write (mlp.cpp):
+// the same bits as reading W in place, over several K blocks.
+void test_train_packed_weights() {
+  const GemmBlocking saved = gemm_blocking();
+  set_gemm_blocking({8, 12, saved.small_m, index_t(1) << 40});  // no copy: W read in place
+  const std::vector<float> in_place = train_epoch_weights(Activation::tanh, OptimizerConfig{});
+  set_gemm_blocking({8, 12, saved.small_m, 0});  // a packed copy of every W
+  const std::vector<float> copies = train_epoch_weights(Activation::tanh, OptimizerConfig{});
+  set_gemm_blocking(saved);
+  expect(same_bits(in_place, copies), "training with packed copies of W equals reading W", "kc=8");
 }
 
 // A training epoch gives bitwise identical weights for 1, 2 and 3 threads.
@@ -530,9 +594,11 @@ void run_all() {
   test_gemm_small_blocking();
   test_gemm_single_row();
   test_gemm_thread_invariance();
+  test_gemm_packed_b();
   test_dense_forward();
   test_network_gradient();
   test_train_thread_invariance();
+  test_train_packed_weights();
   test_activation_accuracy();
   test_bad_input_throws();
   test_csr_kernels();
