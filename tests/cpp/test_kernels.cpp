@@ -249,16 +249,16 @@ std::vector<float> train_epoch_weights(Activation act, const OptimizerConfig& co
   return w0;
 }
 
-// The training step's forward reads the packed copies of W its updates write (mlp.cpp):
-// the same bits as reading W in place, over several K blocks.
-void test_train_packed_weights() {
+// The training step's forward reads W in place or packs it (GemmBlocking's thresholds):
+// the same bits either way, over several K blocks.
+void test_train_weights_in_place_or_packed() {
   const GemmBlocking saved = gemm_blocking();
-  set_gemm_blocking({8, 12, saved.small_m, index_t(1) << 40});  // no copy: W read in place
+  set_gemm_blocking({8, 12, saved.small_m, index_t(1) << 40});  // W read in place
   const std::vector<float> in_place = train_epoch_weights(Activation::tanh, OptimizerConfig{});
-  set_gemm_blocking({8, 12, saved.small_m, 0});  // a packed copy of every W
-  const std::vector<float> copies = train_epoch_weights(Activation::tanh, OptimizerConfig{});
+  set_gemm_blocking({8, 12, 0, 0});  // every W packed by the forward
+  const std::vector<float> packed = train_epoch_weights(Activation::tanh, OptimizerConfig{});
   set_gemm_blocking(saved);
-  expect(same_bits(in_place, copies), "training with packed copies of W equals reading W", "kc=8");
+  expect(same_bits(in_place, packed), "training reading W in place equals packing it", "kc=8");
 }
 
 // A training epoch gives bitwise identical weights for 1, 2 and 3 threads.
@@ -598,7 +598,7 @@ void run_all() {
   test_dense_forward();
   test_network_gradient();
   test_train_thread_invariance();
-  test_train_packed_weights();
+  test_train_weights_in_place_or_packed();
   test_activation_accuracy();
   test_bad_input_throws();
   test_csr_kernels();
