@@ -13,8 +13,9 @@ int threads_worth(index_t n, index_t in, index_t out) {
   return 2.0 * n * in * out >= 2e5 ? get_num_threads() : 1;  // tiny: waking a thread costs more
 }
 void apply_bias_activation(const GemmEpilogue& ep, const KernelTable& kernels, float* c,
-                           index_t ldc, index_t, index_t j0, index_t m, index_t n) {
-  kernels.bias_activation(Activation(ep.code), c, ldc, ep.data ? ep.data + j0 : nullptr, m, n);
+                           index_t ldc, index_t i0, index_t j0, index_t m, index_t n) {
+  kernels.bias_activation(Activation(ep.code), c, ldc, ep.data ? ep.data + j0 : nullptr,
+                          ep.out ? ep.out + i0 * ep.ld_out + j0 : nullptr, ep.ld_out, m, n);
 }
 
 void apply_activation_grad(const GemmEpilogue& ep, const KernelTable& kernels, float* c,
@@ -23,18 +24,21 @@ void apply_activation_grad(const GemmEpilogue& ep, const KernelTable& kernels, f
 }
 }  // namespace
 
-GemmEpilogue bias_activation_epilogue(Activation act, const float* bias) {
-  return {apply_bias_activation, bias, 0, int(act)};
+GemmEpilogue bias_activation_epilogue(Activation act, const float* bias, MatrixView pre) {
+  GemmEpilogue ep{apply_bias_activation, bias, 0, int(act)};
+  ep.out = pre.data;
+  ep.ld_out = pre.ld;
+  return ep;
 }
 
-GemmEpilogue activation_grad_epilogue(Activation act, const float* y, index_t ldy) {
-  return {apply_activation_grad, y, ldy, int(act)};
+GemmEpilogue activation_grad_epilogue(Activation act, const float* saved, index_t lds) {
+  return {apply_activation_grad, saved, lds, int(act)};
 }
 
 GemmTiles dense_forward_tiles(MatrixView y, ConstMatrixView x, ConstMatrixView w,
                               const float* b, Activation act, int threads,
-                              const PackedB* packed_w) {
-  return GemmTiles(y, x, w, 1.0f, 0.0f, bias_activation_epilogue(act, b), threads, packed_w);
+                              const PackedB* packed_w, MatrixView pre) {
+  return GemmTiles(y, x, w, 1.0f, 0.0f, bias_activation_epilogue(act, b, pre), threads, packed_w);
 }
 
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
@@ -52,9 +56,9 @@ GemmTiles dense_weight_gradient_tiles(MatrixView dw, ConstMatrixView x, ConstMat
 }
 
 GemmTiles dense_backward_input_tiles(MatrixView dprev, ConstMatrixView dz, ConstMatrixView w,
-                                     Activation act, ConstMatrixView a_prev, int threads) {
+                                     Activation act, ConstMatrixView saved, int threads) {
   return GemmTiles(dprev, dz, w.transposed(), 1.0f, 0.0f,
-                   activation_grad_epilogue(act, a_prev.data, a_prev.rs), threads);
+                   activation_grad_epilogue(act, saved.data, saved.rs), threads);
 }
 
 void dense_backward(MatrixView dx, MatrixView dw, float* db, ConstMatrixView dz,

@@ -12,17 +12,21 @@
 namespace nnfast {
 
 // The dense layer's GEMM epilogues (through the kernel table's activation kernels):
-//   c[i][j] = act(c[i][j] + bias[j])           (bias may be null)
-//   c[i][j] *= act'(.) through y[i * ldy + j]  (the activation's output)
-GemmEpilogue bias_activation_epilogue(Activation act, const float* bias);
-GemmEpilogue activation_grad_epilogue(Activation act, const float* y, index_t ldy);
+//   c[i][j] = act(c[i][j] + bias[j])           (bias may be null), the pre-activation
+//                                              c[i][j] + bias[j] also into pre (unless
+//                                              pre.data is null: the training step keeps
+//                                              it where derivative_reads_input(act))
+//   c[i][j] *= act'(.) through saved[i * lds + j] (the activation's output, or its input
+//                                              where derivative_reads_input(act))
+GemmEpilogue bias_activation_epilogue(Activation act, const float* bias, MatrixView pre = {});
+GemmEpilogue activation_grad_epilogue(Activation act, const float* saved, index_t lds);
 
 // y := act(x @ w + b); the bias and activation are applied in the GEMM's store.
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
                    Activation act);
 GemmTiles dense_forward_tiles(MatrixView y, ConstMatrixView x, ConstMatrixView w,
                               const float* b, Activation act, int threads,
-                              const PackedB* packed_w = nullptr);
+                              const PackedB* packed_w = nullptr, MatrixView pre = {});
 
 // Gradients of a dense layer from dz = dL/d(pre-activation):
 //   dw := x^T @ dz;  db := sum over rows of dz;  dx := dz @ w^T (skipped if dx.data null).
@@ -36,9 +40,10 @@ GemmTiles dense_weight_gradient_tiles(MatrixView dw, ConstMatrixView x, ConstMat
                                       const GemmEpilogue& epilogue = {});
 
 // The previous layer's gradient with its activation folded in (the training step's path):
-//   dprev := (dz @ w^T) * act'(.) through that layer's output a_prev.
+//   dprev := (dz @ w^T) * act'(.) through that layer's `saved` output (or pre-activation,
+//   where derivative_reads_input(act)).
 GemmTiles dense_backward_input_tiles(MatrixView dprev, ConstMatrixView dz, ConstMatrixView w,
-                                     Activation act, ConstMatrixView a_prev, int threads);
+                                     Activation act, ConstMatrixView saved, int threads);
 
 // db := column sums of dz (db += ... when accumulate). A tile is a fixed range of
 // columns, summed down the rows in order, so the sums are bitwise the same for any

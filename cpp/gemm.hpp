@@ -40,6 +40,8 @@ struct GemmEpilogue {
   const float* data = nullptr;
   index_t ld = 0;
   int code = 0;
+  float* out = nullptr;  // a second output the epilogue may write (the pre-activation)
+  index_t ld_out = 0;
   const void* context = nullptr;  // state that outlives the GEMM (the caller's)
 };
 

@@ -31,14 +31,16 @@ struct KernelTable {
   GemmMicroKernel gemm_kernel;   // a gemm_mr x gemm_nr tile
   GemmRowKernel gemm_row_kernel;  // 1 x gemm_row_nr (a multiple of gemm_nr)
   index_t gemm_mr, gemm_nr, gemm_row_nr;  // the GEMM driver packs and tiles for these
-  // c[i][j] = act(c[i][j] + bias[j]) over an m x n block (bias may be null).
-  void (*bias_activation)(Activation act, float* c, index_t ldc, const float* bias, index_t m,
-                          index_t n);
-  // c[i][j] *= act'(.) through the activation's output y[i * ldy + j].
-  void (*activation_grad)(Activation act, float* c, index_t ldc, const float* y, index_t ldy,
-                          index_t m, index_t n);
+  // c[i][j] = act(c[i][j] + bias[j]) over an m x n block (bias may be null); z, unless
+  // null, receives c[i][j] + bias[j] at z[i * ldz + j].
+  void (*bias_activation)(Activation act, float* c, index_t ldc, const float* bias, float* z,
+                          index_t ldz, index_t m, index_t n);
+  // c[i][j] *= act'(.) through saved[i * lds + j]: the activation's output, or its input
+  // where derivative_reads_input(act).
+  void (*activation_grad)(Activation act, float* c, index_t ldc, const float* saved,
+                          index_t lds, index_t m, index_t n);
   void (*activation_forward)(Activation act, float* y, const float* x, index_t n);
-  void (*activation_backward)(Activation act, float* dx, const float* dy, const float* y,
+  void (*activation_backward)(Activation act, float* dx, const float* dy, const float* saved,
                               index_t n);
   // The output heads (losses.hpp): rows in float64, the same library calls everywhere.
   void (*output_activation)(Loss loss, float* out, const float* z, index_t n, index_t k);

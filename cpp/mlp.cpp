@@ -75,19 +75,32 @@ struct StepBuffers {
   std::vector<index_t> width;  // per layer: fan_out
   std::vector<float> x, y, sw;  // x: gathered dense rows (empty for CSR input)
   std::vector<std::vector<float>> act, delta;  // per layer: (rows, fan_out)
+  // Per layer: its pre-activation (rows, fan_out) where the backward reads it (GELU,
+  // SiLU: derivative_reads_input), else empty.
+  std::vector<std::vector<float>> pre;
   std::vector<double> row_loss;
 
   StepBuffers(const Network& net, index_t rows, bool gather_x)
       : capacity(rows), n_in(net.n_inputs()), n_out(net.n_outputs()),
         x(gather_x ? size_t(rows * n_in) : 0), y(size_t(rows * n_out)), sw(size_t(rows)),
         row_loss(size_t(rows)) {
-    for (const auto& l : net.layers) {
-      width.push_back(l.fan_out);
-      act.emplace_back(size_t(rows * l.fan_out));
-      delta.emplace_back(size_t(rows * l.fan_out));
+    for (size_t l = 0; l < net.layers.size(); ++l) {
+      const index_t fan_out = net.layers[l].fan_out;
+      width.push_back(fan_out);
+      act.emplace_back(size_t(rows * fan_out));
+      delta.emplace_back(size_t(rows * fan_out));
+      pre.emplace_back(derivative_reads_input(net.activation_of(l)) ? size_t(rows * fan_out) : 0);
     }
   }
   MatrixView act_view(size_t l, index_t m) { return {act[l].data(), m, width[l], width[l]}; }
+  // Where layer l's forward keeps its pre-activation (data null: nowhere).
+  MatrixView pre_view(size_t l, index_t m) {
+    return {pre[l].empty() ? nullptr : pre[l].data(), m, width[l], width[l]};
+  }
+  // What layer l's activation derivative reads: its pre-activation or its output.
+  MatrixView saved_view(size_t l, index_t m) {
+    return pre[l].empty() ? act_view(l, m) : pre_view(l, m);
+  }
   MatrixView delta_view(size_t l, index_t m) { return {delta[l].data(), m, width[l], width[l]}; }
   ConstMatrixView input_of(size_t l, index_t m) {
     if (l == 0) return {x.data(), m, n_in, n_in, 1};
@@ -260,7 +273,7 @@ struct OutputAndInputGradientTiles {
       const MatrixView dz = buf.delta_view(l, m), dprev = buf.delta_view(l - 1, m);
       const GemmTiles rows = dense_backward_input_tiles(
           rows_of(dprev, r0, r1), as_const(rows_of(dz, r0, r1)), weights(p),
-          net.activation_of(l - 1), as_const(rows_of(buf.act_view(l - 1, m), r0, r1)), 1);
+          net.activation_of(l - 1), as_const(rows_of(buf.saved_view(l - 1, m), r0, r1)), 1);
       rows(0, slot);
     }
   }
@@ -280,11 +293,12 @@ void forward_and_input_gradients(Team& team, int threads, const Network& net,
     const DenseParams& p = net.layers[l];
     if (l == 0 && in.csr) {
       CsrForwardTiles tiles(buf.act_view(0, m), *in.csr, in.rows, weights(p), p.b,
-                            net.activation_of(0), *in.scratch, threads);
+                            net.activation_of(0), *in.scratch, threads, buf.pre_view(0, m));
       team.run(tiles.count(), tiles, threads);
     } else {
       GemmTiles tiles = dense_forward_tiles(buf.act_view(l, m), buf.input_of(l, m), weights(p),
-                                            p.b, net.activation_of(l), threads);
+                                            p.b, net.activation_of(l), threads, nullptr,
+                                            buf.pre_view(l, m));
       team.run(tiles.count(), tiles, threads);
     }
   }

@@ -5,14 +5,50 @@
 
 namespace nnfast::reference {
 
+namespace {
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+constexpr double kGeluTanhC = 0.7978845608028654;  // sqrt(2 / pi)
+}  // namespace
+
 double activate(Activation act, double x) {
   switch (act) {
-    case Activation::logistic: return 1.0 / (1.0 + std::exp(-x));
+    case Activation::logistic: return logistic(x);
     case Activation::tanh: return std::tanh(x);
     case Activation::relu: return x <= 0.0 ? 0.0 : x;  // NaN stays NaN, as the kernels
+    case Activation::leaky_relu: return x > 0.0 ? x : double(0.01f) * x;  // float32's slope
+    case Activation::elu: return x > 0.0 ? x : std::expm1(x);
+    // The z * g(z) forms at -inf: their limit 0 (the formula gives -inf * 0).
+    case Activation::gelu: return std::isinf(x) && x < 0 ? 0.0 : x * normal_cdf(x);
+    // PyTorch's x/2 (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), written as the
+    // same function x * logistic(2u), which float64 also evaluates without cancellation.
+    case Activation::gelu_tanh:
+      return std::isinf(x) && x < 0 ? 0.0 : x * logistic(2.0 * kGeluTanhC * (x + 0.044715 * x * x * x));
+    case Activation::silu: return std::isinf(x) && x < 0 ? 0.0 : x * logistic(x);
     case Activation::identity: return x;
   }
   return x;
+}
+
+double activation_derivative(Activation act, double x) {
+  const bool z_times_g = act == Activation::gelu || act == Activation::gelu_tanh ||
+                         act == Activation::silu;
+  if (z_times_g && std::isinf(x)) return x > 0 ? 1.0 : 0.0;  // the limits (formula: inf * 0)
+  switch (act) {
+    case Activation::logistic: return logistic(x) * (1.0 - logistic(x));
+    case Activation::tanh: return 1.0 - std::tanh(x) * std::tanh(x);
+    case Activation::relu: return x > 0.0 ? 1.0 : 0.0;
+    case Activation::leaky_relu: return x > 0.0 ? 1.0 : 0.01;
+    case Activation::elu: return x > 0.0 ? 1.0 : std::exp(x);
+    case Activation::gelu: return normal_cdf(x) + x * std::exp(-0.5 * x * x) / std::sqrt(2.0 * M_PI);
+    case Activation::gelu_tanh: {
+      const double s = logistic(2.0 * kGeluTanhC * (x + 0.044715 * x * x * x));
+      return s + x * s * (1.0 - s) * 2.0 * kGeluTanhC * (1.0 + 3 * 0.044715 * x * x);
+    }
+    case Activation::silu: return logistic(x) * (1.0 + x * (1.0 - logistic(x)));
+    case Activation::identity: return 1.0;
+  }
+  return 1.0;
 }
 
 namespace {

@@ -13,6 +13,8 @@ void gemm(MatrixView c, ConstMatrixView a, ConstMatrixView b, float alpha, float
 // f(x) in float64: libm's exp and tanh (the kernels' own polynomials are checked
 // against these).
 double activate(Activation act, double x);
+// f'(x) in float64, from the input x (the limits at +-inf).
+double activation_derivative(Activation act, double x);
 
 // y := act(x w + b).
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,

@@ -81,8 +81,11 @@ struct CsrScratch {
 // rows (the tiles of one stage, thread_pool.hpp); scratch has a slot per thread.
 class CsrForwardTiles {
  public:
+  // pre: where the pre-activation is also kept (data null: not kept), as the dense
+  // layer's bias_activation_epilogue.
   CsrForwardTiles(MatrixView y, const CsrMatrix& x, RowSelection rows, ConstMatrixView w,
-                  const float* b, Activation act, CsrScratch& scratch, int threads);
+                  const float* b, Activation act, CsrScratch& scratch, int threads,
+                  MatrixView pre = {});
   index_t count() const { return groups_; }
   void operator()(index_t tile, int slot) const;
 
@@ -95,6 +98,7 @@ class CsrForwardTiles {
   Activation act_;
   CsrScratch& scratch_;
   index_t groups_;
+  MatrixView pre_;
 };
 
 // dw (x.cols, n) := X[rows]^T @ dz, or dw += X[rows]^T @ dz when accumulate; dz (m, n).

@@ -5,10 +5,14 @@ Every function takes float32 or float64 arrays and computes in float64.
 """
 
 import numpy as np
-from scipy.special import expit, xlogy
+from scipy.special import expit, ndtr, xlogy
 
 EPS32 = float(np.finfo(np.float32).eps)
-ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu", "gelu_tanh",
+               "silu")
+# Those whose derivative is computed from the input x rather than the output f(x).
+READS_INPUT = ("gelu", "gelu_tanh", "silu")
+_GELU_TANH_C = np.sqrt(2.0 / np.pi)
 LOSSES = ("softmax_cross_entropy", "logistic_cross_entropy", "squared_error", "poisson")
 
 
@@ -45,7 +49,54 @@ def activation(x, name):
         return np.tanh(x)
     if name == "relu":
         return np.maximum(x, 0.0)
-    raise ValueError(name)
+    if name == "leaky_relu":  # PyTorch's slope, a float32 0.01
+        return np.where(x > 0, x, float(np.float32(0.01)) * x)
+    if name == "elu":
+        return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))
+    with np.errstate(invalid="ignore", over="ignore"):  # -inf * 0: the limit 0 below
+        if name == "gelu":
+            y = x * ndtr(x)
+        elif name == "gelu_tanh":  # x/2 (1 + tanh(u)) written as x * logistic(2u), no cancellation
+            y = x * expit(2.0 * _GELU_TANH_C * (x + 0.044715 * x ** 3))
+        elif name == "silu":
+            y = x * expit(x)
+        else:
+            raise ValueError(name)
+    return np.where(np.isneginf(x), 0.0, y)
+
+
+# ulps of float64 a float32 activation kernel may be off (cpp test_activation_accuracy
+# measures each over [-120, 120]: gelu 9, where 1/2 + erf/2 cancels below z = -0.7; the
+# others <= 3).
+FORWARD_ULPS = {"gelu": 12}
+
+
+def activation_error_bound(x, name):
+    """The absolute error allowed in a float32 f(x): a few ulps of f(x) per unit of f's
+    condition number |x f'(x) / f(x)| where that exceeds 1 (GELU's e^k tails below
+    z = -3: any float32 rounding inside is magnified that many times), plus 1e-37."""
+    expected = activation(x, name)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        cond = np.abs(f64(x) * activation_derivative(x, name) / expected)
+    cond = np.where(np.isfinite(cond), np.maximum(cond, 1.0), 1.0)
+    return FORWARD_ULPS.get(name, 4) * EPS32 * cond * np.abs(expected) + 1e-37
+
+
+def activation_derivative(x, name):
+    """f'(x) from the input x, float64 (the limits at +-inf)."""
+    x = f64(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if name == "gelu":
+            d = ndtr(x) + x * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+        elif name == "gelu_tanh":
+            k = 2.0 * _GELU_TANH_C * (x + 0.044715 * x ** 3)
+            s = expit(k)
+            d = s + x * s * expit(-k) * 2.0 * _GELU_TANH_C * (1.0 + 3 * 0.044715 * x * x)
+        elif name == "silu":
+            d = expit(x) * (1.0 + x * expit(-x))
+        else:
+            return activation_grad_from_output(activation(x, name), name)
+    return np.where(np.isinf(x), (x > 0).astype(np.float64), d)
 
 
 def activation_grad_from_output(y, name):
@@ -59,7 +110,11 @@ def activation_grad_from_output(y, name):
         return 1.0 - y * y
     if name == "relu":
         return (y > 0).astype(np.float64)
-    raise ValueError(name)
+    if name == "leaky_relu":
+        return np.where(y > 0, 1.0, float(np.float32(0.01)))
+    if name == "elu":
+        return np.where(y > 0, 1.0, y + 1.0)
+    raise ValueError(f"{name}'s derivative is no function of its output")
 
 
 # --- output heads ----------------------------------------------------------------------------
@@ -157,8 +212,8 @@ def loss_and_gradient(coefs, intercepts, activations, loss, X, Y, sample_weight,
         grad_coefs[i] = (layers[i].T @ delta + alpha * f64(coefs[i])) / total
         grad_intercepts[i] = delta.sum(axis=0) / total
         if i > 0:
-            delta = (delta @ f64(coefs[i]).T) * activation_grad_from_output(
-                layers[i], activations[i - 1])
+            pre = layers[i - 1] @ f64(coefs[i - 1]) + f64(intercepts[i - 1])
+            delta = (delta @ f64(coefs[i]).T) * activation_derivative(pre, activations[i - 1])
     value = objective(coefs, intercepts, activations, loss, X, Y, sample_weight, alpha)
     return value, grad_coefs, grad_intercepts
 

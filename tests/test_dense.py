@@ -89,8 +89,8 @@ def test_dense_forward_rejects_bad_shapes():
         _core.dense_forward(x, w, b[:4].copy(), relu, np.empty((3, 5), np.float32))
     with pytest.raises(ValueError, match=r"\[dense_forward\]"):
         _core.dense_forward(x, w, b, relu, np.empty((3, 4), np.float32))
-    with pytest.raises(ValueError, match="allowed: identity, logistic, tanh, relu"):
-        ops.dense_forward(x, w, b, "gelu")
+    with pytest.raises(ValueError, match="allowed: identity, logistic, tanh, relu, leaky_relu"):
+        ops.dense_forward(x, w, b, "swish")
 
 
 def test_dense_forward_rejects_wrong_dtype_and_layout():

@@ -64,7 +64,7 @@ PARAMS = {
     "dense_forward": ("x", "w", "b", "activation", "out"),
     "dense_backward": ("dz", "x", "w", "need_dx"),
     "activation_forward": ("x", "activation"),
-    "activation_backward": ("dy", "y", "activation"),
+    "activation_backward": ("dy", "y", "activation", "x"),
     "output_activation": ("z", "loss"),
     "output_loss": ("z", "y", "loss", "sample_weight"),
     "softmax_cross_entropy": ("logits", "y", "sample_weight"),
@@ -588,9 +588,10 @@ def test_fuzz_activation_forward(data):
 
     def check(result, s):
         assert result.shape == x.shape and result is not x
-        expected = ref.activation(s["x"], name_of(activation, _core.Activation, None))
+        act = name_of(activation, _core.Activation, None)
         assert result.dtype == F32
-        np.testing.assert_allclose(result, expected, rtol=4 * EPS, atol=1e-37)
+        within(result, ref.activation(s["x"], act), ref.activation_error_bound(s["x"], act),
+               f"activation_forward {act}")
 
     run("activation_forward", lambda: ops.activation_forward(x, activation), arrays, r, (), check)
 
@@ -598,9 +599,11 @@ def test_fuzz_activation_forward(data):
 @FUZZ
 @given(st.data())
 def test_fuzz_activation_backward(data):
+    """The activations whose derivative reads the forward output y."""
     c = Case(data, "activation_backward", ("dy", "y"), {"activation": "activation"},
              read_same=(("y", "dy"),))
-    activation = c.scalar("activation", "activation", ref.ACTIVATIONS)
+    activation = c.scalar("activation", "activation",
+                          [a for a in ref.ACTIVATIONS if a not in ref.READS_INPUT])
     act = name_of(activation, _core.Activation, "tanh")
     gen = activation_values(c)
     shape = elementwise_shape(c)
@@ -620,6 +623,33 @@ def test_fuzz_activation_backward(data):
 
     run("activation_backward", lambda: ops.activation_backward(dy, y, activation), arrays, r, (),
         check)
+
+
+@FUZZ
+@given(st.data())
+def test_fuzz_activation_backward_through_input(data):
+    """GELU and SiLU: the derivative reads the forward input x (y may be None)."""
+    c = Case(data, "activation_backward", ("dy", "x"), {"activation": "activation"},
+             read_same=(("x", "dy"),))
+    activation = c.scalar("activation", "activation", ref.READS_INPUT)
+    act = name_of(activation, _core.Activation, "gelu")
+    shape = elementwise_shape(c)
+    arrays = {"dy": c.array("dy", shape, lambda s: c.normal(s, 4.0)),
+              "x": c.array("x", shape, activation_values(c))}
+    c.apply_alias(arrays)
+    dy, x = arrays["dy"], arrays["x"]
+    r = enum_reasons("activation", activation, _core.Activation) + array_reasons("dy", dy)
+    if not r:
+        r += array_reasons("x", x, dy.shape)
+
+    def check(result, s):
+        assert result.shape == dy.shape
+        expected = s["dy"] * ref.activation_derivative(s["x"], act)
+        within(result, expected, 4 * EPS * (np.abs(expected) + np.abs(s["dy"])),
+               f"activation_backward {act}")
+
+    run("activation_backward", lambda: ops.activation_backward(dy, None, activation, x=x),
+        arrays, r, (), check)
 
 
 @FUZZ

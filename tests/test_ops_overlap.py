@@ -41,8 +41,8 @@ def overlap_cases():
         ("sgd_update velocity is param", lambda: ops.sgd_update(p, g, p), ("param", "velocity")),
         ("_core.activation_forward in place", lambda: _core.activation_forward(
             x, _core.Activation.relu, x), ("out", "x")),
-        ("_core.activation_backward out is y", lambda: _core.activation_backward(
-            x, w, _core.Activation.tanh, w), ("out", "y")),
+        ("_core.activation_backward out is saved", lambda: _core.activation_backward(
+            x, w, _core.Activation.tanh, w), ("out", "saved")),
         ("_core.output_activation in place", lambda: _core.output_activation(
             z, _core.Loss.squared_error, z), ("out", "z")),
         ("_core.loss_forward_backward grad is y", lambda: _core.loss_forward_backward(

@@ -12,17 +12,21 @@ from nnfast import _core
 
 torch = pytest.importorskip("torch")
 
+F = torch.nn.functional
+# Each of nnfast's activations as PyTorch computes it (its default parameters).
 ACTIVATIONS = {"identity": lambda z: z, "logistic": torch.sigmoid, "tanh": torch.tanh,
-               "relu": torch.relu}
+               "relu": torch.relu, "leaky_relu": F.leaky_relu, "elu": F.elu, "gelu": F.gelu,
+               "gelu_tanh": lambda z: F.gelu(z, approximate="tanh"), "silu": F.silu}
 
 
-def torch_objective(Ws, bs, activation, loss, X, Y, sw, alpha):
-    """sum(sw * loss_i) / sum(sw) + 0.5 * alpha * sum ||W||^2 / sum(sw), nnfast's losses."""
+def torch_objective(Ws, bs, activations, loss, X, Y, sw, alpha):
+    """sum(sw * loss_i) / sum(sw) + 0.5 * alpha * sum ||W||^2 / sum(sw), nnfast's losses;
+    activations: one name per hidden layer."""
     a = X
     for i, (W, b) in enumerate(zip(Ws, bs)):
         a = a @ W + b
         if i + 1 < len(Ws):
-            a = ACTIVATIONS[activation](a)
+            a = ACTIVATIONS[activations[i]](a)
     if loss == "softmax_cross_entropy":
         per_row = -(Y * torch.log_softmax(a, dim=1)).sum(1)
     elif loss == "logistic_cross_entropy":
@@ -38,10 +42,17 @@ def torch_objective(Ws, bs, activation, loss, X, Y, sw, alpha):
 
 
 
-@pytest.mark.parametrize("activation, loss", list(itertools.product(
-    ["identity", "logistic", "tanh", "relu"],
-    ["softmax_cross_entropy", "logistic_cross_entropy", "squared_error", "poisson"])))
-def test_loss_and_gradient_match_torch_autograd(activation, loss):
+def test_every_activation_has_its_torch_twin():
+    assert set(ACTIVATIONS) == set(ref.ACTIVATIONS)
+
+
+@pytest.mark.parametrize("activations, loss", [
+    *(((a, a), loss) for a, loss in itertools.product(ref.ACTIVATIONS, ref.LOSSES)),
+    (("gelu", "elu"), "softmax_cross_entropy"),  # one activation per hidden layer
+    (("leaky_relu", "silu"), "squared_error"),
+    (("gelu_tanh", "logistic"), "poisson"),
+])
+def test_loss_and_gradient_match_torch_autograd(activations, loss):
     rng = np.random.default_rng(0)
     sizes, n, alpha = (7, 11, 5, 3), 40, 0.01
     Ws = [(rng.standard_normal((a, b)) * 0.4).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
@@ -52,13 +63,13 @@ def test_loss_and_gradient_match_torch_autograd(activation, loss):
 
     gW = [np.empty_like(W) for W in Ws]
     gb = [np.empty_like(b) for b in bs]
-    value = _core.loss_and_gradient(Ws, bs, [_core.Activation[activation]] * 2, _core.Loss[loss],
-                                    X, Y, sw, alpha, gW, gb)
+    value = _core.loss_and_gradient(Ws, bs, [_core.Activation[a] for a in activations],
+                                    _core.Loss[loss], X, Y, sw, alpha, gW, gb)
 
     tW = [torch.tensor(W, dtype=torch.float64, requires_grad=True) for W in Ws]
     tb = [torch.tensor(b, dtype=torch.float64, requires_grad=True) for b in bs]
     as64 = lambda a: torch.tensor(a, dtype=torch.float64)  # noqa: E731
-    expected = torch_objective(tW, tb, activation, loss, as64(X), as64(Y), as64(sw), alpha)
+    expected = torch_objective(tW, tb, activations, loss, as64(X), as64(Y), as64(sw), alpha)
     expected.backward()
 
     np.testing.assert_allclose(value, expected.item(), rtol=2e-5)

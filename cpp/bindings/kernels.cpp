@@ -128,17 +128,17 @@ void bind_kernels(py::module_& m) {
     activation_forward(act, op, xp, index_t(x.size()));
   }, py::arg("x"), py::arg("activation"), py::arg("out"));
 
-  m.def("activation_backward", [](py::array dy, py::array y, Activation act, py::array out) {
+  m.def("activation_backward", [](py::array dy, py::array saved, Activation act, py::array out) {
     const char* fn = "activation_backward";
     const float* dyp = data_of(dy, fn, "dy", -1);
-    const float* yp = data_of(y, fn, "y", -1);
+    const float* sp = data_of(saved, fn, "saved", -1);
     float* op = data_of(out, fn, "out", -1, true);
-    elementwise_same_shape(dy, y, fn, "y");
+    elementwise_same_shape(dy, saved, fn, "saved");
     elementwise_same_shape(dy, out, fn, "out");
-    require_no_overlap(fn, {{"out", out}}, {{"dy", dy}, {"y", y}});
+    require_no_overlap(fn, {{"out", out}}, {{"dy", dy}, {"saved", saved}});
     py::gil_scoped_release release;
-    activation_backward(act, op, dyp, yp, index_t(dy.size()));
-  }, py::arg("dy"), py::arg("y"), py::arg("activation"), py::arg("out"));
+    activation_backward(act, op, dyp, sp, index_t(dy.size()));
+  }, py::arg("dy"), py::arg("saved"), py::arg("activation"), py::arg("out"));
 
   m.def("output_activation", [](py::array z, Loss loss, py::array out) {
     const char* fn = "output_activation";

@@ -21,10 +21,11 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast's C++ kernels (see _core.pyi for the documented contract)";
 
   py::native_enum<Activation> activation(m, "Activation", "enum.IntEnum");
-#define NNFAST_ACTIVATION_VALUE(name) activation.value(#name, Activation::name);
+#define NNFAST_ACTIVATION_VALUE(name, reads) activation.value(#name, Activation::name);
   NNFAST_ACTIVATIONS(NNFAST_ACTIVATION_VALUE)
 #undef NNFAST_ACTIVATION_VALUE
   activation.finalize();
+  m.def("derivative_reads_input", &derivative_reads_input, py::arg("activation"));
   py::native_enum<Loss>(m, "Loss", "enum.IntEnum")
       .value("softmax_cross_entropy", Loss::softmax_cross_entropy)
       .value("logistic_cross_entropy", Loss::logistic_cross_entropy)

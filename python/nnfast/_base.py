@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._activations import activation_names
+from ._activations import activation_names, hidden_activations
 from ._checks import (
     as_parameter_list,
     check_float32_hyperparameters,
@@ -72,7 +72,8 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
     # scikit-learn 1.9's constraints, unchanged: the same InvalidParameterError at fit.
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(activation_names()))],
+        # One name, or one per hidden layer (checked against hidden_layer_sizes at fit).
+        "activation": [StrOptions(set(activation_names())), tuple, list],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -197,6 +198,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         hidden_layer_sizes = self._hidden_layer_sizes()
+        hidden_activations(self.activation, len(hidden_layer_sizes))  # ValueError first
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -236,8 +238,8 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         self.out_activation_ = self._output_activation()
 
         self.coefs_, self.intercepts_ = [], []
-        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
-            coef, intercept = init_layer(fan_in, fan_out, self.activation,
+        for i, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
+            coef, intercept = init_layer(fan_in, fan_out, self._init_activation(i),
                                          self._random_state)
             self.coefs_.append(coef)
             self.intercepts_.append(intercept)
@@ -246,6 +248,15 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         self._optimizer = None  # new weights: no optimizer state to keep
         if self.solver in _STOCHASTIC_SOLVERS:
             self._init_stochastic_bookkeeping()
+
+    def _init_activation(self, layer):
+        """The activation whose Glorot factor layer ``layer``'s weights take: the one
+        activation, for every layer (scikit-learn's rule), or, given one per hidden
+        layer, the one after the layer (the last hidden one for the output layer)."""
+        if isinstance(self.activation, str):
+            return self.activation
+        names = list(self.activation)
+        return names[min(layer, len(names) - 1)] if names else "relu"
 
     def _output_activation(self):
         if not is_classifier(self):
@@ -342,7 +353,10 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
     # The prepared network is made at the end of fit (and on unpickling), never in
     # predict: scikit-learn's checks require that predict leaves __dict__ unchanged.
     def _predictor_key(self):
-        return self.activation, self.out_activation_, self.n_layers_
+        activation = self.activation
+        if not isinstance(activation, str):
+            activation = tuple(activation)  # a list assigned by set_params: compared by value
+        return activation, self.out_activation_, self.n_layers_
 
     def _prepare_predictor(self):
         self._predictor = (self._predictor_key(), predictor(*self._predictor_key()))
@@ -368,7 +382,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             check_parameters(self, require_finite=False)  # NaN weights predict NaN
         try:
             self._prepare_predictor()
-        except (AttributeError, KeyError):
+        except (AttributeError, KeyError, ValueError):
             pass  # unfitted, or set_params gave a bad activation: predict will say so
 
     def _score_with_function(self, X, y, sample_weight, score_function):

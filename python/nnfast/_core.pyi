@@ -30,6 +30,11 @@ class Activation(enum.IntEnum):
     logistic = 1
     tanh = 2
     relu = 3
+    leaky_relu = 4
+    elu = 5
+    gelu = 6
+    gelu_tanh = 7
+    silu = 8
 
 class Loss(enum.IntEnum):
     """The output head: output activation + loss, always the canonical-link pair,
@@ -101,9 +106,14 @@ def csr_weight_gradient_reference(dz: np.ndarray, x: CsrLike, dw: np.ndarray,
                                   accumulate: bool = False) -> None: ...
 
 def activation_forward(x: np.ndarray, activation: Activation, out: np.ndarray) -> None: ...
-def activation_backward(dy: np.ndarray, y: np.ndarray, activation: Activation,
+def activation_backward(dy: np.ndarray, saved: np.ndarray, activation: Activation,
                         out: np.ndarray) -> None:
-    """out := dy * f'(x) written through the forward output y = f(x). Any shape (same for all)."""
+    """out := dy * f'(x), f' written through `saved`: the forward output y = f(x), or the
+    input x where derivative_reads_input(activation). Any shape (same for all)."""
+
+def derivative_reads_input(activation: Activation) -> bool:
+    """Whether activation_backward's `saved` is the forward's input (GELU, SiLU) rather
+    than its output."""
 
 def output_activation(z: np.ndarray, loss: Loss, out: np.ndarray) -> None:
     """out := f(z), f the head's output activation (softmax per row, sigmoid, identity, exp)."""

@@ -26,8 +26,16 @@ _PARAMETERS = f"""\
         The ith element is the number of neurons in the ith hidden layer;
         ``()`` gives a model with no hidden layer.
 
-    activation : {_ACTIVATION_SET}, default='relu'
-        Activation function of every hidden layer.
+    activation : {_ACTIVATION_SET} or tuple of those, default='relu'
+        Activation function of every hidden layer, or a tuple with one per hidden
+        layer (``activation=("relu", "tanh")`` for two hidden layers). Formulas:
+        :func:`nnfast.ops.activation_forward`. Beside scikit-learn's four:
+        'leaky_relu' (slope 0.01), 'elu' (alpha 1), 'gelu' (exact, through the
+        normal CDF), 'gelu_tanh' (its tanh approximation) and 'silu', as PyTorch's
+        ``LeakyReLU()``, ``ELU()``, ``GELU()``, ``GELU(approximate="tanh")`` and
+        ``SiLU()``. With one name, every layer's Glorot-uniform bound uses its factor
+        (scikit-learn's rule: 2 for 'logistic', else 6); with a tuple, each layer's
+        uses the activation after it.
 
     solver : {{'lbfgs', 'sgd', 'adam'}}, default='adam'
         'lbfgs' is scipy's L-BFGS-B on the full batch; 'sgd' is stochastic

@@ -266,6 +266,8 @@ def _decode(metadata, tensors):
     params = _json(metadata, "params", dict)
     if isinstance(params.get("hidden_layer_sizes"), list):
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    if isinstance(params.get("activation"), list):  # saved from a tuple (JSON has no tuple)
+        params["activation"] = tuple(params["activation"])
     model = cls()
     model.set_params(**params)
     model._validate_params()  # scikit-learn's InvalidParameterError, a ValueError

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._activations import ACTIVATIONS
+from ._activations import ACTIVATIONS, hidden_activations
 
 # `out_activation_` (scikit-learn's name) -> the _core head: output activation + loss,
 # always the canonical-link pair, so the output delta is f(z) - y as in scikit-learn.
@@ -29,7 +29,8 @@ def init_layer(fan_in, fan_out, activation, random_state):
 
     Drawn in float64 from the same RandomState in the same order (coef, then
     intercept), then cast, so a random_state gives scikit-learn's starting point
-    rounded to float32.
+    rounded to float32. ``activation`` is the name whose factor the bound takes
+    (scikit-learn: the hidden activation, for every layer).
     """
     bound = np.sqrt(ACTIVATIONS[activation].init_factor / (fan_in + fan_out))
     coef = random_state.uniform(-bound, bound, (fan_in, fan_out))
@@ -38,8 +39,9 @@ def init_layer(fan_in, fan_out, activation, random_state):
 
 
 def hidden_codes(activation, n_layers):
-    """One _core.Activation per hidden layer (n_layers - 2 of them)."""
-    return [ACTIVATIONS[activation].code] * (n_layers - 2)
+    """One _core.Activation per hidden layer (n_layers - 2 of them); ``activation`` one
+    name or one per hidden layer (ValueError otherwise: hidden_activations)."""
+    return [ACTIVATIONS[name].code for name in hidden_activations(activation, n_layers - 2)]
 
 
 def as_core_input(X):

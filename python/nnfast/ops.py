@@ -24,7 +24,9 @@ Conventions
 - **Scalars.** ``alpha``, ``learning_rate`` and the like must be real numbers, flags
   (``trans_a``, ``nesterov``, ``need_dx``) ``True``/``False``, ``step`` an integer:
   ``TypeError`` naming the argument otherwise.
-- **Names.** Activations are ``"identity"``, ``"logistic"``, ``"tanh"``, ``"relu"``.
+- **Names.** Activations are ``"identity"``, ``"logistic"``, ``"tanh"``, ``"relu"``,
+  ``"leaky_relu"``, ``"elu"``, ``"gelu"``, ``"gelu_tanh"`` and ``"silu"`` (the
+  estimators' ``activation=`` values; formulas in :func:`activation_forward`).
   Output heads (activation + loss, always the canonical-link pair, so the gradient with
   respect to the pre-activation ``z`` is ``f(z) - y``) are ``"softmax_cross_entropy"``,
   ``"logistic_cross_entropy"``, ``"squared_error"`` and ``"poisson"``.
@@ -263,12 +265,33 @@ def activation_forward(x, activation):
     Parameters
     ----------
     x : ndarray, float32
-    activation : {"identity", "logistic", "tanh", "relu"}
-        ``logistic`` is evaluated without overflow for any ``|x|``.
+    activation : str
+        One of (float32 throughout, each within a few ulp of float64; NaN stays NaN):
+
+        - ``"identity"``: ``x``
+        - ``"logistic"``: ``1 / (1 + exp(-x))``, without overflow for any ``|x|``
+        - ``"tanh"``: ``tanh(x)``
+        - ``"relu"``: ``max(x, 0)``
+        - ``"leaky_relu"``: ``x`` if ``x > 0`` else ``0.01 * x`` (PyTorch's
+          ``LeakyReLU()``)
+        - ``"elu"``: ``x`` if ``x > 0`` else ``exp(x) - 1`` (``ELU(alpha=1.0)``;
+          Clevert et al., 2016)
+        - ``"gelu"``: ``x * Phi(x)``, ``Phi`` the standard normal CDF (``GELU()``;
+          Hendrycks & Gimpel, 2016), through Cephes' erf / erfc polynomials
+        - ``"gelu_tanh"``: ``x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))``
+          (``GELU(approximate="tanh")``), computed as the equal ``x * logistic(2u)``
+        - ``"silu"``: ``x * logistic(x)`` (``SiLU()``; Elfwing et al., 2018)
 
     Returns
     -------
     y : ndarray, float32, same shape as ``x``
+
+    Raises
+    ------
+    TypeError
+        ``x`` not a float32 ndarray.
+    ValueError
+        An unknown ``activation``, or ``x`` not C-contiguous.
     """
     act = _enum("activation_forward", _core.Activation, activation)
     x = _check("activation_forward", "x", x)
@@ -277,29 +300,56 @@ def activation_forward(x, activation):
     return out
 
 
-def activation_backward(dy, y, activation):
-    """Gradient through an activation: ``dx = dy * f'(x)``, written through ``y = f(x)``.
+def activation_backward(dy, y, activation, *, x=None):
+    """Gradient through an activation: ``dx = dy * f'(x)``.
 
-    ``f'`` from the forward output: identity 1, logistic ``y * (1 - y)``, tanh ``1 - y**2``,
-    relu ``1 if y > 0 else 0``.
+    ``f'`` is written through the forward output ``y = f(x)`` where it can be, so that a
+    network keeps only ``y``: identity 1, logistic ``y * (1 - y)``, tanh
+    ``(1 - y) * (1 + y)``, relu ``1 if y > 0 else 0``, leaky_relu ``1 if y > 0 else
+    0.01``, elu ``1 if y > 0 else y + 1``. GELU and SiLU's derivatives are no function of
+    ``y``: for ``"gelu"``, ``"gelu_tanh"`` and ``"silu"`` it is written through the input
+    ``x`` (``Phi(x) + x * phi(x)``; ``s + x s (1 - s) k'(x)``, ``s = logistic(k)``,
+    ``k = 2 sqrt(2/pi) (x + 0.044715 x^3)``; ``s (1 + x (1 - s))``, ``s = logistic(x)``),
+    and ``y`` is not read.
 
     Parameters
     ----------
     dy : ndarray, float32
         Gradient with respect to the activation's output.
-    y : ndarray, float32, same shape as ``dy``
-        The forward output ``f(x)``.
-    activation : {"identity", "logistic", "tanh", "relu"}
+    y : ndarray, float32, same shape as ``dy``, or None
+        The forward output ``f(x)``; may be None for gelu, gelu_tanh and silu.
+    activation : str
+        As :func:`activation_forward`.
+    x : ndarray, float32, same shape as ``dy``, optional (keyword)
+        The forward input: required for gelu, gelu_tanh and silu, ignored otherwise.
 
     Returns
     -------
     dx : ndarray, float32, same shape as ``dy``
+
+    Raises
+    ------
+    TypeError
+        An array that is not a float32 ndarray.
+    ValueError
+        An unknown ``activation``; shapes that differ; ``x`` missing for gelu,
+        gelu_tanh or silu (or ``y`` missing for the others).
     """
-    act = _enum("activation_backward", _core.Activation, activation)
-    dy = _check("activation_backward", "dy", dy)
-    y = _check("activation_backward", "y", y, dy.shape)
+    fn = "activation_backward"
+    act = _enum(fn, _core.Activation, activation)
+    dy = _check(fn, "dy", dy)
+    if _core.derivative_reads_input(act):
+        if x is None:
+            raise ValueError(f"[{fn}] x: {act.name}'s derivative is computed from the "
+                             "forward input x (not from y): pass x=")
+        saved = _check(fn, "x", x, dy.shape)
+    else:
+        if y is None:
+            raise ValueError(f"[{fn}] y: {act.name}'s derivative is computed from the "
+                             "forward output y; it is None")
+        saved = _check(fn, "y", y, dy.shape)
     out = np.empty_like(dy)
-    _core.activation_backward(dy, y, act, out)
+    _core.activation_backward(dy, saved, act, out)
     return out
 
 
