@@ -85,11 +85,19 @@ def test_poisson_regression_learns_the_rate(rng):
 
 
 # --- API surface identical to scikit-learn's --------------------------------------------
+# What nnfast adds to scikit-learn's parameters (issue 11), keyword-only, after them.
+EXTRA_PARAMETERS = {"MLPClassifier": {"class_weight": None}, "MLPRegressor": {}}
+
+
 @pytest.mark.parametrize("ours,theirs", ESTIMATOR_PAIRS)
 def test_signature_and_constraints_are_sklearns(ours, theirs):
-    assert inspect.signature(ours) == inspect.signature(theirs)
-    assert ours().get_params() == theirs().get_params()
-    assert ours._parameter_constraints.keys() == theirs._parameter_constraints.keys()
+    extra = EXTRA_PARAMETERS[ours.__name__]
+    mine = list(inspect.signature(ours).parameters.values())
+    assert mine[:len(mine) - len(extra)] == list(inspect.signature(theirs).parameters.values())
+    for p in mine[len(mine) - len(extra):]:
+        assert p.kind == p.KEYWORD_ONLY and extra[p.name] == p.default
+    assert ours().get_params() == {**theirs().get_params(), **extra}
+    assert ours._parameter_constraints.keys() == theirs._parameter_constraints.keys() | extra.keys()
     assert get_tags(ours()) == get_tags(theirs())
 
 

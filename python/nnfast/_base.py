@@ -154,6 +154,11 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
+    def _with_class_weight(self, Y, sample_weight, incremental):
+        """sample_weight composed with the class weights (MLPClassifier's class_weight);
+        as it is for a regressor."""
+        return sample_weight
+
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
             raise AttributeError(
@@ -208,6 +213,9 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         X = as_core_input(X)  # sparse: CSR, never densified
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X)
+        weighted = self._with_class_weight(y, sample_weight, incremental)
+        if weighted is not sample_weight:  # the product, checked as any sample_weight
+            sample_weight = check_sample_weight(weighted, X)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]

@@ -195,9 +195,21 @@ def _assemble(summary, parameters, extra_attributes, see_also):
     )
 
 
+_CLASS_WEIGHT = """
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplying ``sample_weight`` (as scikit-learn's
+        linear classifiers compose them): a dict ``{label: weight}`` (labels not in it
+        weigh 1), or 'balanced', ``n_samples / (n_classes * np.bincount(y))`` over the
+        ``y`` of ``fit`` (scikit-learn's ``compute_class_weight``). The training loss
+        and the early-stopping validation score are weighted alike. Binary and
+        multiclass targets; 'balanced' is refused by ``partial_fit``, which sees one
+        batch at a time (compute the weights once with ``compute_class_weight`` and
+        pass the dict). nnfast only: scikit-learn's MLP has no class weights.
+"""
+
 CLASSIFIER_DOC = _assemble(
     "Multi-layer perceptron classifier (log-loss), trained with L-BFGS, SGD or Adam.",
-    _PARAMETERS,
+    _PARAMETERS.rstrip("\n") + "\n" + _CLASS_WEIGHT,
     "    classes_ : ndarray of shape (n_classes,)\n"
     "        Class labels (for multilabel targets, ``arange(n_labels)``).\n\n",
     "    MLPRegressor : Multi-layer perceptron regressor.\n",

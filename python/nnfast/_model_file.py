@@ -154,6 +154,8 @@ def _encode(model):
         params["random_state"] = None
     if isinstance(params["hidden_layer_sizes"], np.ndarray):
         params["hidden_layer_sizes"] = params["hidden_layer_sizes"].tolist()
+    if isinstance(params.get("class_weight"), dict):  # [label, weight] pairs: JSON keys are str
+        params["class_weight"] = [[k, v] for k, v in params["class_weight"].items()]
     attributes = {k: _plain(getattr(model, k)) for k in _ATTRIBUTE_TYPES if hasattr(model, k)}
     if hasattr(model, "feature_names_in_"):
         attributes["feature_names_in_"] = [str(n) for n in model.feature_names_in_]
@@ -268,6 +270,12 @@ def _decode(metadata, tensors):
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     if isinstance(params.get("activation"), list):  # saved from a tuple (JSON has no tuple)
         params["activation"] = tuple(params["activation"])
+    if isinstance(params.get("class_weight"), list):  # saved as [label, weight] pairs
+        try:
+            params["class_weight"] = {label: weight for label, weight in params["class_weight"]}
+        except (TypeError, ValueError):
+            raise ModelFileError("params: class_weight is not a list of [label, weight] "
+                                 "pairs") from None
     model = cls()
     model.set_params(**params)
     model._validate_params()  # scikit-learn's InvalidParameterError, a ValueError

@@ -5,11 +5,14 @@ the output layer, predict/predict_proba and partial_fit's signature. The shared 
 flow is in _base.py; the docstrings are in _docs.py.
 """
 
+import numbers
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -21,9 +24,13 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from . import _docs
 from ._base import BaseMultilayerPerceptron
 
-
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     __doc__ = _docs.CLASSIFIER_DOC
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -31,7 +38,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000):
+                 n_iter_no_change=10, max_fun=15000, class_weight=None):
+        self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -71,6 +79,53 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         # bool, as scikit-learn (the early-stopping split stratifies on it).
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
+
+    def _with_class_weight(self, Y, sample_weight, incremental):
+        """sample_weight (or ones) times each row's class weight; unchanged without
+        class_weight. Y: the binarized targets (_validate_input's)."""
+        class_weight = self.class_weight
+        if class_weight is None:
+            return sample_weight
+        y_type = self._label_binarizer.y_type_
+        if y_type not in ("binary", "multiclass"):
+            raise ValueError(f"class_weight is supported for binary and multiclass targets; "
+                             f"y is {y_type} (weight the rows with sample_weight instead)")
+        if isinstance(class_weight, str):  # 'balanced' (the only string the constraint allows)
+            if incremental:
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit, which sees one "
+                    "batch at a time: compute the weights once, with sklearn.utils.class_weight"
+                    ".compute_class_weight('balanced', classes=classes, y=y) on enough of y, "
+                    "and pass them as a dict")
+            per_class = None
+        else:
+            per_class = self._class_weight_vector(class_weight)
+        rows = (Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp))
+        if per_class is None:
+            labels = self.classes_.take(rows)
+            present = unique_labels(labels)
+            per_class = np.ones(len(self.classes_))
+            per_class[np.searchsorted(self.classes_, present)] = compute_class_weight(
+                "balanced", classes=present, y=labels)
+        weights = per_class.take(rows)
+        return weights if sample_weight is None else sample_weight * weights
+
+    def _class_weight_vector(self, class_weight):
+        """class_weight as a weight per entry of classes_ (ValueError naming the bad entry)."""
+        index = {label: i for i, label in enumerate(self.classes_.tolist())}
+        unknown = [label for label in class_weight if label not in index]
+        if unknown:
+            raise ValueError(f"class_weight has labels that are not classes: {unknown}; "
+                             f"classes_ is {self.classes_.tolist()}")
+        per_class = np.ones(len(index))
+        for label, weight in class_weight.items():
+            if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
+                raise TypeError(f"class_weight[{label!r}] must be a real number, got "
+                                f"{type(weight).__name__}")
+            if not (np.isfinite(weight) and weight >= 0):
+                raise ValueError(f"class_weight[{label!r}] must be finite and >= 0, got {weight}")
+            per_class[index[label]] = weight
+        return per_class
 
     def predict(self, X):
         """Predict class labels (an indicator matrix for multilabel targets)."""
