@@ -86,7 +86,8 @@ def test_poisson_regression_learns_the_rate(rng):
 
 # --- API surface identical to scikit-learn's --------------------------------------------
 # What nnfast adds to scikit-learn's parameters (issue 11), keyword-only, after them.
-EXTRA_PARAMETERS = {"MLPClassifier": {"class_weight": None}, "MLPRegressor": {}}
+EXTRA_PARAMETERS = {"MLPClassifier": {"class_weight": None, "init": "glorot_uniform"},
+                    "MLPRegressor": {"init": "glorot_uniform"}}
 
 
 @pytest.mark.parametrize("ours,theirs", ESTIMATOR_PAIRS)

@@ -24,7 +24,9 @@ from ._checks import (
     check_sample_weight,
 )
 from ._lbfgs_solver import LbfgsSolverMixin
-from ._network import as_core_input, as_float32, init_layer, predictor
+from ._activations import ACTIVATIONS
+from ._initializers import INITIALIZERS, init_layer
+from ._network import as_core_input, as_float32, predictor
 from ._stochastic_solver import StochasticSolverMixin
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -98,6 +100,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions(set(INITIALIZERS))],  # nnfast only
     }
 
     @abstractmethod
@@ -105,7 +108,8 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
                  learning_rate, learning_rate_init, power_t, max_iter, loss, shuffle,
                  random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
                  early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-                 n_iter_no_change, max_fun):
+                 n_iter_no_change, max_fun, init):
+        self.init = init
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -247,8 +251,8 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
 
         self.coefs_, self.intercepts_ = [], []
         for i, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
-            coef, intercept = init_layer(fan_in, fan_out, self._init_activation(i),
-                                         self._random_state)
+            factor = ACTIVATIONS[self._init_activation(i)].init_factor
+            coef, intercept = init_layer(self.init, fan_in, fan_out, factor, self._random_state)
             self.coefs_.append(coef)
             self.intercepts_.append(intercept)
         self._best_coefs = [c.copy() for c in self.coefs_]

@@ -124,6 +124,17 @@ _PARAMETERS = f"""\
 
     max_fun : int, default=15000
         'lbfgs' only: the maximum number of loss evaluations.
+
+    init : {'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal'}, \
+default='glorot_uniform'
+        How the weights and biases are drawn (both from one distribution, as
+        scikit-learn draws them), fan_in / fan_out being a layer's widths and
+        ``factor`` its activation's (2 for 'logistic', else 6):
+        'glorot_uniform', scikit-learn's, U(-b, b) with b = sqrt(factor / (fan_in +
+        fan_out)) (Glorot & Bengio, 2010); 'glorot_normal', N(0, s^2) of the same
+        variance; 'he_uniform', U(-b, b) with b = sqrt(6 / fan_in) (He et al., 2015;
+        PyTorch's ``kaiming_uniform_``); 'he_normal', N(0, 2 / fan_in) (PyTorch's
+        ``kaiming_normal_``). nnfast only.
 """
 
 _ATTRIBUTES = """\

@@ -38,7 +38,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, class_weight=None):
+                 n_iter_no_change=10, max_fun=15000, class_weight=None,
+                 init="glorot_uniform"):
         self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -48,7 +49,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             verbose=verbose, warm_start=warm_start, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -202,7 +203,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000):
+                 beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 init="glorot_uniform"):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -211,7 +213,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             verbose=verbose, warm_start=warm_start, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
         )
 
     def _validate_input(self, X, y, incremental, reset):

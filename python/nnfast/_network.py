@@ -1,4 +1,4 @@
-"""The network as plain NumPy arrays: weight init, the codes _core expects, the
+"""The network as plain NumPy arrays: the codes _core expects, the
 forward pass, and the flat parameter vector L-BFGS works on.
 
 The estimator owns every array (float32, C-contiguous); _core only gets views of them
@@ -23,20 +23,6 @@ OUTPUT_HEADS = {
     "identity": _core.Loss.squared_error,
     "exp": _core.Loss.poisson,
 }
-
-def init_layer(fan_in, fan_out, activation, random_state):
-    """scikit-learn's `_init_coef`: Glorot-uniform weights *and* biases.
-
-    Drawn in float64 from the same RandomState in the same order (coef, then
-    intercept), then cast, so a random_state gives scikit-learn's starting point
-    rounded to float32. ``activation`` is the name whose factor the bound takes
-    (scikit-learn: the hidden activation, for every layer).
-    """
-    bound = np.sqrt(ACTIVATIONS[activation].init_factor / (fan_in + fan_out))
-    coef = random_state.uniform(-bound, bound, (fan_in, fan_out))
-    intercept = random_state.uniform(-bound, bound, fan_out)
-    return coef.astype(np.float32), intercept.astype(np.float32)
-
 
 def hidden_codes(activation, n_layers):
     """One _core.Activation per hidden layer (n_layers - 2 of them); ``activation`` one
