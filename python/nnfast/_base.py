@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import assert_all_finite, check_is_fitted, validate_data
 
 from ._activations import activation_names, hidden_activations
 from ._checks import (
@@ -137,7 +137,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
 
     # --- fitting --------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to X and y.
 
         Parameters
@@ -150,18 +150,76 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             Class labels (classification) or real targets (regression).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            A validation set (HistGradientBoostingClassifier's naming), 'sgd' and
+            'adam' only. With ``early_stopping=True`` the validation score is
+            computed on it, and all of X trains (no ``validation_fraction`` split).
+            Whenever a validation set exists (this one or the split),
+            ``validation_loss_curve_`` records its loss after each epoch.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Its targets (labels among those of y, for a classifier); required with
+            X_val.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Its sample weights (times the class weights, with ``class_weight``).
 
         Returns
         -------
         self : object
             The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    def _with_class_weight(self, Y, sample_weight, incremental):
-        """sample_weight composed with the class weights (MLPClassifier's class_weight);
-        as it is for a regressor."""
-        return sample_weight
+        Raises
+        ------
+        ValueError
+            Bad X, y or weights, named; X_val without y_val or the reverse; X_val
+            with solver='lbfgs'; y_val with labels that y lacks.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation=(X_val, y_val, sample_weight_val))
+
+    def _validation_data(self, X_val, y_val, sample_weight_val, per_class):
+        """The checked validation set: (X_val for _core, Y_val float32 for the loss,
+        y_val to score, sample_weight_val or None), or None when none was given."""
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val was given without X_val and y_val")
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together (got "
+                             f"{'y_val' if X_val is None else 'X_val'} only)")
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise ValueError("X_val is used by the 'sgd' and 'adam' solvers (early stopping "
+                             "and validation_loss_curve_, per epoch); solver='lbfgs' has no "
+                             "epochs")
+        try:
+            X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], reset=False,
+                                  dtype=(np.float64, np.float32))
+            assert_all_finite(X_val, input_name="X")
+        except ValueError as e:
+            raise ValueError(f"X_val: {e}") from None
+        check_float32_range("X_val", X_val)
+        y_val, Y_val = self._validation_targets(y_val)
+        if Y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(f"X_val has {X_val.shape[0]} rows but y_val has {Y_val.shape[0]}")
+        check_float32_range("y_val", Y_val)
+        if sample_weight_val is not None:
+            try:
+                sample_weight_val = check_sample_weight(sample_weight_val, X_val)
+            except ValueError as e:
+                raise ValueError(f"sample_weight_val: {e}") from None
+        sample_weight_val = self._with_class_weight(per_class, Y_val, sample_weight_val, X_val)
+        return as_core_input(X_val), as_float32(Y_val), y_val, sample_weight_val
+
+    def _class_weight_per_class(self, Y, incremental):
+        """The weight of each class (MLPClassifier's class_weight); None: unweighted."""
+        return None
+
+    def _with_class_weight(self, per_class, Y, sample_weight, X):
+        """sample_weight (or ones) times each row's class weight, checked as any
+        sample_weight; unchanged when per_class is None."""
+        if per_class is None:
+            return sample_weight
+        weights = per_class.take(self._class_rows(Y))
+        return check_sample_weight(weights if sample_weight is None else sample_weight * weights, X)
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -197,12 +255,12 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             self.__dict__.update({k: _restored_value(v) for k, v in saved.items()})
             raise
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation=(None, None, None)):
         with self._unchanged_on_error():
-            self._fit_unguarded(X, y, sample_weight, incremental)
+            self._fit_unguarded(X, y, sample_weight, incremental, validation)
         return self
 
-    def _fit_unguarded(self, X, y, sample_weight, incremental):
+    def _fit_unguarded(self, X, y, sample_weight, incremental, validation):
         check_float32_hyperparameters(self)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -217,12 +275,12 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         X = as_core_input(X)  # sparse: CSR, never densified
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X)
-        weighted = self._with_class_weight(y, sample_weight, incremental)
-        if weighted is not sample_weight:  # the product, checked as any sample_weight
-            sample_weight = check_sample_weight(weighted, X)
+        per_class = self._class_weight_per_class(y, incremental)
+        sample_weight = self._with_class_weight(per_class, y, sample_weight, X)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
+        validation = self._validation_data(*validation, per_class)
         layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
 
         self._random_state = check_random_state(self.random_state)
@@ -236,7 +294,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
 
         Y = as_float32(y)
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, y, sample_weight, incremental)
+            self._fit_stochastic(X, Y, y, sample_weight, incremental, validation)
         else:
             self._fit_lbfgs(X, Y, sample_weight)
         self._prepare_predictor()
@@ -294,6 +352,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
 
     def _init_stochastic_bookkeeping(self):
         self.loss_curve_ = []
+        self.__dict__.pop("validation_loss_curve_", None)  # new weights: a new curve
         self._no_improvement_count = 0
         if self.early_stopping:
             self.validation_scores_ = []

@@ -157,6 +157,13 @@ _ATTRIBUTES = """\
     best_validation_score_ : float or None
         Best validation score with early stopping, else None.
 
+    validation_loss_curve_ : list of float
+        The validation set's loss after each epoch (fit's ``X_val``, or the
+        ``validation_fraction`` split of early stopping): the weighted mean of the
+        training loss's per-sample term, without the L2 term that ``loss_curve_``
+        includes. A warm start appends to it; present only after a fit that had a
+        validation set. nnfast only.
+
     t_ : int
         Number of training samples seen, across warm starts.
 

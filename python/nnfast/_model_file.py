@@ -47,7 +47,7 @@ _ATTRIBUTE_TYPES = {
     "n_features_in_": int, "n_outputs_": int, "n_layers_": int, "n_iter_": int, "t_": int,
     "out_activation_": str, "loss_": float, "loss_curve_": list, "best_loss_": (float, type(None)),
     "validation_scores_": (list, type(None)), "best_validation_score_": (float, type(None)),
-    "_no_improvement_count": int,
+    "_no_improvement_count": int, "validation_loss_curve_": list,
 }
 _OUT_ACTIVATIONS = {"MLPClassifier": {"logistic", "softmax"},
                     "MLPRegressor": {"identity", "exp"}}

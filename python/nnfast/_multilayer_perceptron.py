@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import check_array, column_or_1d, validate_data
 
 from . import _docs
 from ._base import BaseMultilayerPerceptron
@@ -81,35 +81,53 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 
-    def _with_class_weight(self, Y, sample_weight, incremental):
-        """sample_weight (or ones) times each row's class weight; unchanged without
-        class_weight. Y: the binarized targets (_validate_input's)."""
+    def _validation_targets(self, y_val):
+        """(y_val as scoring reads it, its binarized float targets); ValueError for
+        labels that are not classes."""
+        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val)
+        unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_) or len(unknown):
+                raise ValueError(f"y_val must be a {len(self.classes_)}-column 0/1 indicator "
+                                 f"matrix, as y; got shape {y_val.shape}")
+        elif y_val.ndim != 1 or len(unknown):
+            raise ValueError(f"y_val has labels that y does not: {unknown.tolist()}"
+                             if len(unknown) else f"y_val must be 1-D labels, got shape "
+                                                  f"{y_val.shape}")
+        Y_val = self._label_binarizer.transform(y_val)
+        return y_val, Y_val.reshape(len(y_val), -1)
+
+    def _class_weight_per_class(self, Y, incremental):
+        """The weight of each entry of classes_ (None without class_weight), 'balanced'
+        counted over Y: the binarized targets of fit (_validate_input's)."""
         class_weight = self.class_weight
         if class_weight is None:
-            return sample_weight
+            return None
         y_type = self._label_binarizer.y_type_
         if y_type not in ("binary", "multiclass"):
             raise ValueError(f"class_weight is supported for binary and multiclass targets; "
                              f"y is {y_type} (weight the rows with sample_weight instead)")
-        if isinstance(class_weight, str):  # 'balanced' (the only string the constraint allows)
-            if incremental:
-                raise ValueError(
-                    "class_weight='balanced' is not supported by partial_fit, which sees one "
-                    "batch at a time: compute the weights once, with sklearn.utils.class_weight"
-                    ".compute_class_weight('balanced', classes=classes, y=y) on enough of y, "
-                    "and pass them as a dict")
-            per_class = None
-        else:
-            per_class = self._class_weight_vector(class_weight)
-        rows = (Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp))
-        if per_class is None:
-            labels = self.classes_.take(rows)
-            present = unique_labels(labels)
-            per_class = np.ones(len(self.classes_))
-            per_class[np.searchsorted(self.classes_, present)] = compute_class_weight(
-                "balanced", classes=present, y=labels)
-        weights = per_class.take(rows)
-        return weights if sample_weight is None else sample_weight * weights
+        if not isinstance(class_weight, str):
+            return self._class_weight_vector(class_weight)
+        if incremental:  # 'balanced', the only string the constraint allows
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit, which sees one "
+                "batch at a time: compute the weights once, with sklearn.utils.class_weight"
+                ".compute_class_weight('balanced', classes=classes, y=y) on enough of y, "
+                "and pass them as a dict")
+        labels = self.classes_.take(self._class_rows(Y))
+        present = unique_labels(labels)
+        per_class = np.ones(len(self.classes_))
+        per_class[np.searchsorted(self.classes_, present)] = compute_class_weight(
+            "balanced", classes=present, y=labels)
+        return per_class
+
+    @staticmethod
+    def _class_rows(Y):
+        """Each row's index into classes_, from binarized single-output targets."""
+        return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
 
     def _class_weight_vector(self, class_weight):
         """class_weight as a weight per entry of classes_ (ValueError naming the bad entry)."""
@@ -225,6 +243,17 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             # scikit-learn accepts it and trains on a NaN loss.
             raise ValueError("loss='poisson' requires y >= 0, got negative values.")
         return X, y
+
+    def _validation_targets(self, y_val):
+        """(y_val as scoring reads it, the same as an (n_val, n_outputs) array)."""
+        y_val = check_array(y_val, ensure_2d=False, dtype=(np.float64, np.float32),
+                            input_name="y_val")
+        Y_val = y_val.reshape(len(y_val), -1)
+        if Y_val.shape[1] != self.n_outputs_ or y_val.ndim > 2:
+            raise ValueError(f"y_val has {Y_val.shape[1]} outputs, y has {self.n_outputs_}")
+        if self.loss == "poisson" and np.any(Y_val < 0):
+            raise ValueError("loss='poisson' requires y_val >= 0, got negative values.")
+        return y_val, Y_val
 
     def predict(self, X):
         """Predicted values: (n_samples,) for one output, else (n_samples, n_outputs)."""

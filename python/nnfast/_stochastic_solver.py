@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 
 from . import _core
 from ._checks import scaling_hint
-from ._network import OUTPUT_HEADS, all_finite, hidden_codes
+from ._network import OUTPUT_HEADS, all_finite, as_core_input, hidden_codes
 from ._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 
@@ -77,15 +77,23 @@ class StochasticSolverMixin:
         sw_val = None if sample_weight is None else sample_weight[val_idx]
         return X_val, y_val, sw_val
 
-    def _fit_stochastic(self, X, Y, y, sample_weight, incremental):
+    def _fit_stochastic(self, X, Y, y, sample_weight, incremental, validation_data=None):
         """X: rows-contiguous float32/64; Y: float32 (n, n_outputs) targets for
-        _core; y: the same targets as validated (used to score the validation set)."""
+        _core; y: the same targets as validated (used to score the validation set);
+        validation_data: fit's X_val as _base._validation_data checked it, or None."""
         self._prepare_optimizer(incremental)
 
-        train_idx, validation = None, (None, None, None)
-        if self.early_stopping:
+        train_idx, validation, loss_set = None, (None, None, None), None
+        if validation_data is not None:  # fit's X_val: all of X trains
+            X_val, Y_val, y_val, sw_val = validation_data
+            validation, loss_set = (X_val, y_val, sw_val), (X_val, Y_val, sw_val)
+        elif self.early_stopping:
             train_idx, val_idx = self._split_for_early_stopping(y, sample_weight)
             validation = self._validation_set(X, y, sample_weight, val_idx)
+            loss_set = (as_core_input(validation[0]), np.ascontiguousarray(Y[val_idx]),
+                        validation[2])
+        if loss_set is not None and not hasattr(self, "validation_loss_curve_"):
+            self.validation_loss_curve_ = []
         n_samples = X.shape[0] if train_idx is None else train_idx.shape[0]
         total_weight = self._total_weight(sample_weight, n_samples, train_idx)
         if not total_weight > 0:
@@ -108,6 +116,8 @@ class StochasticSolverMixin:
                 loss = summed_loss / total_weight
                 self._check_epoch_finite(loss, X, Y, sample_weight, incremental)
                 self._record_epoch(loss, n_samples)
+                if loss_set is not None:
+                    self._record_validation_loss(*loss_set)
                 if self._should_stop(validation) or incremental:
                     break
                 if self.n_iter_ == self.max_iter:
@@ -166,6 +176,20 @@ class StochasticSolverMixin:
         self.loss_curve_.append(loss)
         if self.verbose:
             print("Iteration %d, loss = %.8f" % (self.n_iter_, loss))
+
+    def _record_validation_loss(self, X_val, Y_val, sw_val):
+        """The validation set's loss after this epoch: training's loss head, weighted
+        as training weighs (sample_weight_val times the class weights), without the L2
+        term that loss_curve_ includes. Through _core.loss_and_gradient, whose gradient
+        is discarded."""
+        grads = [np.empty_like(p) for p in self.coefs_ + self.intercepts_]
+        n = len(self.coefs_)
+        loss = _core.loss_and_gradient(
+            self.coefs_, self.intercepts_, hidden_codes(self.activation, self.n_layers_),
+            OUTPUT_HEADS[self.out_activation_], X_val, Y_val, sw_val, 0.0, grads[:n], grads[n:])
+        self.validation_loss_curve_.append(float(loss))
+        if self.verbose:
+            print("Validation loss: %f" % loss)
 
     def _should_stop(self, validation):
         """End of epoch: update the no-improvement counter and the learning rate;
