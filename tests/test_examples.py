@@ -22,6 +22,9 @@ EXPECTED = {
     "breast_cancer.py": [(r"test accuracy: ([\d.]+)", lambda v: v >= 0.93),
                          (r"(\d+)\s+\d+\]\n \[", lambda v: v >= 45)],  # malignant found
     "digits_mnist_recipe.py": [(r"test accuracy: ([\d.]+)", lambda v: v >= 0.85)],
+    "learning_curves.py": [(r"validation accuracy ([\d.]+)", lambda v: v >= 0.95),
+                           (r"validation loss ([\d.]+)", lambda v: v < 0.3),
+                           (r"saved learning_curves.png()", lambda v: True)],
 }
 
 
@@ -30,11 +33,22 @@ def test_every_example_has_expectations():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_runs_and_prints_its_result(name):
+def test_example_runs_and_prints_its_result(name, tmp_path):
     run = subprocess.run([sys.executable, str(EXAMPLES / name)], capture_output=True,
-                         text=True, timeout=300)
+                         text=True, timeout=300, cwd=tmp_path)  # what it saves lands there
     assert run.returncode == 0, run.stderr
     for pattern, ok in EXPECTED[name]:
         match = re.search(pattern, run.stdout)
         assert match, f"{name} did not print {pattern!r}:\n{run.stdout}"
         assert ok(float(match.group(1))), f"{name}: {match.group(0)!r}"
+
+
+def test_learning_curves_saves_a_picture(tmp_path):
+    """The picture is a PNG of a plausible size (matplotlib drew two curves on it)."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "curves.png"
+    subprocess.run([sys.executable, str(EXAMPLES / "learning_curves.py"), str(out)],
+                   check=True, capture_output=True, timeout=300)
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
