@@ -109,7 +109,7 @@ bool predict(const Network& net, const InputRows& X, MatrixView out) {
     for (int t = 0; t < slots; ++t) csr_scratch.emplace_back(X.csr, 0, net.layers[0].fan_out, 1, false);
   std::vector<char> finite(size_t(slots), 1);  // one flag per slot
   // Every chunk would pack each large W again: with several chunks, each is packed once
-  // here, and every thread reads that copy.
+  // here, and every thread reads that copy (memory: one more copy of those W per call).
   std::vector<PackedB> packed(net.layers.size());
   for (size_t l = X.is_csr() ? 1 : 0; l < net.layers.size() && chunks > 1; ++l) {
     const DenseParams& p = net.layers[l];

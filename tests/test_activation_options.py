@@ -104,3 +104,21 @@ def test_set_params_to_another_activation_takes_effect_at_predict(iris):
     clf.set_params(activation=["silu"])  # a list, as a grid search may give
     _, z = ref.forward(clf.coefs_, clf.intercepts_, ["silu"], X)
     np.testing.assert_allclose(clf.predict_proba(X), softmax(z), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [None, 5, 1.5])
+def test_a_non_name_activation_still_copies_and_is_named_at_predict(iris, bad):
+    import copy
+    import pickle
+
+    X, y = iris
+    for est in (MLPClassifier(activation=bad),
+                MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)):
+        est.set_params(activation=bad)
+        for restored in (copy.deepcopy(est), pickle.loads(pickle.dumps(est))):
+            assert restored.activation == bad
+    with pytest.raises(ValueError, match="activation must be a name or a tuple of names"):
+        restored.predict(X)
+    with pytest.raises(InvalidParameterError, match="'activation' parameter"):
+        MLPClassifier(activation=bad).fit(X, y)
+

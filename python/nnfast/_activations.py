@@ -99,13 +99,16 @@ def hidden_activations(activation, n_hidden):
     """
     if isinstance(activation, str):
         names = [activation] * n_hidden
-    else:
+    elif isinstance(activation, (tuple, list)):
         names = list(activation)
-        if len(names) != n_hidden:
-            raise ValueError(
-                f"activation has {len(names)} entries, but the network has {n_hidden} hidden "
-                f"layer{'s' if n_hidden != 1 else ''}: give one name, or one per hidden "
-                "layer (hidden_layer_sizes)")
+    else:
+        raise ValueError(f"activation must be a name or a tuple of names (one per hidden "
+                         f"layer), got {activation!r}")
+    if len(names) != n_hidden:
+        raise ValueError(
+            f"activation has {len(names)} entries, but the network has {n_hidden} hidden "
+            f"layer{'s' if n_hidden != 1 else ''}: give one name, or one per hidden "
+            "layer (hidden_layer_sizes)")
     for name in names:
         if not isinstance(name, str) or name not in ACTIVATIONS:
             raise ValueError(f"activation {name!r} is not one of {activation_names()}")

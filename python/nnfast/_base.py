@@ -425,8 +425,8 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
     # predict: scikit-learn's checks require that predict leaves __dict__ unchanged.
     def _predictor_key(self):
         activation = self.activation
-        if not isinstance(activation, str):
-            activation = tuple(activation)  # a list assigned by set_params: compared by value
+        if isinstance(activation, list):
+            activation = tuple(activation)  # assigned by set_params: compared by value
         return activation, self.out_activation_, self.n_layers_
 
     def _prepare_predictor(self):
@@ -453,7 +453,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             check_parameters(self, require_finite=False)  # NaN weights predict NaN
         try:
             self._prepare_predictor()
-        except (AttributeError, KeyError, ValueError):
+        except (AttributeError, KeyError, ValueError, TypeError):
             pass  # unfitted, or set_params gave a bad activation: predict will say so
 
     def _score_with_function(self, X, y, sample_weight, score_function):

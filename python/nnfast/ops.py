@@ -207,9 +207,10 @@ def dense_forward(x, w, b, activation="relu", out=None):
     x : ndarray, float32, shape (n, in)
     w : ndarray, float32, shape (in, out)
     b : ndarray, float32, shape (out,)
-    activation : {"identity", "logistic", "tanh", "relu"}
-        ``f``, applied elementwise: ``logistic(t) = 1 / (1 + exp(-t))``,
-        ``relu(t) = max(t, 0)``.
+    activation : str
+        ``f``, applied elementwise: any of :func:`activation_forward`'s (the same
+        kernels). To back-propagate through ``"gelu"``, ``"gelu_tanh"`` or ``"silu"``,
+        keep ``x @ w + b`` as well: :func:`activation_backward` reads it (``x=``).
     out : ndarray, float32, shape (n, out), optional
 
     Returns
