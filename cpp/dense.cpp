@@ -16,29 +16,38 @@ void apply_bias_activation(const GemmEpilogue& ep, const KernelTable& kernels, f
                            index_t ldc, index_t i0, index_t j0, index_t m, index_t n) {
   kernels.bias_activation(Activation(ep.code), c, ldc, ep.data ? ep.data + j0 : nullptr,
                           ep.out ? ep.out + i0 * ep.ld_out + j0 : nullptr, ep.ld_out, m, n);
+  if (ep.context) static_cast<const DropoutLayer*>(ep.context)->forward(c, ldc, i0, j0, m, n);
 }
 
 void apply_activation_grad(const GemmEpilogue& ep, const KernelTable& kernels, float* c,
                            index_t ldc, index_t i0, index_t j0, index_t m, index_t n) {
   kernels.activation_grad(Activation(ep.code), c, ldc, ep.data + i0 * ep.ld + j0, ep.ld, m, n);
+  if (ep.context) static_cast<const DropoutLayer*>(ep.context)->backward(c, ldc, i0, j0, m, n);
 }
 }  // namespace
 
-GemmEpilogue bias_activation_epilogue(Activation act, const float* bias, MatrixView pre) {
+GemmEpilogue bias_activation_epilogue(Activation act, const float* bias, MatrixView pre,
+                                      const DropoutLayer* dropout) {
   GemmEpilogue ep{apply_bias_activation, bias, 0, int(act)};
   ep.out = pre.data;
   ep.ld_out = pre.ld;
+  ep.context = dropout;
   return ep;
 }
 
-GemmEpilogue activation_grad_epilogue(Activation act, const float* saved, index_t lds) {
-  return {apply_activation_grad, saved, lds, int(act)};
+GemmEpilogue activation_grad_epilogue(Activation act, const float* saved, index_t lds,
+                                      const DropoutLayer* dropout) {
+  GemmEpilogue ep{apply_activation_grad, saved, lds, int(act)};
+  ep.context = dropout;
+  return ep;
 }
 
 GemmTiles dense_forward_tiles(MatrixView y, ConstMatrixView x, ConstMatrixView w,
                               const float* b, Activation act, int threads,
-                              const PackedB* packed_w, MatrixView pre) {
-  return GemmTiles(y, x, w, 1.0f, 0.0f, bias_activation_epilogue(act, b, pre), threads, packed_w);
+                              const PackedB* packed_w, MatrixView pre,
+                              const DropoutLayer* dropout) {
+  return GemmTiles(y, x, w, 1.0f, 0.0f, bias_activation_epilogue(act, b, pre, dropout), threads,
+                   packed_w);
 }
 
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
@@ -56,9 +65,10 @@ GemmTiles dense_weight_gradient_tiles(MatrixView dw, ConstMatrixView x, ConstMat
 }
 
 GemmTiles dense_backward_input_tiles(MatrixView dprev, ConstMatrixView dz, ConstMatrixView w,
-                                     Activation act, ConstMatrixView saved, int threads) {
+                                     Activation act, ConstMatrixView saved, int threads,
+                                     const DropoutLayer* dropout) {
   return GemmTiles(dprev, dz, w.transposed(), 1.0f, 0.0f,
-                   activation_grad_epilogue(act, saved.data, saved.rs), threads);
+                   activation_grad_epilogue(act, saved.data, saved.rs, dropout), threads);
 }
 
 void dense_backward(MatrixView dx, MatrixView dw, float* db, ConstMatrixView dz,

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "activations.hpp"
+#include "dropout.hpp"
 #include "gemm.hpp"
 
 namespace nnfast {
@@ -18,15 +19,20 @@ namespace nnfast {
 //                                              it where derivative_reads_input(act))
 //   c[i][j] *= act'(.) through saved[i * lds + j] (the activation's output, or its input
 //                                              where derivative_reads_input(act))
-GemmEpilogue bias_activation_epilogue(Activation act, const float* bias, MatrixView pre = {});
-GemmEpilogue activation_grad_epilogue(Activation act, const float* saved, index_t lds);
+// With dropout (training), each also applies the layer's keep factors after the
+// activation (DropoutLayer::forward / backward); it must outlive the GEMM.
+GemmEpilogue bias_activation_epilogue(Activation act, const float* bias, MatrixView pre = {},
+                                      const DropoutLayer* dropout = nullptr);
+GemmEpilogue activation_grad_epilogue(Activation act, const float* saved, index_t lds,
+                                      const DropoutLayer* dropout = nullptr);
 
 // y := act(x @ w + b); the bias and activation are applied in the GEMM's store.
 void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
                    Activation act);
 GemmTiles dense_forward_tiles(MatrixView y, ConstMatrixView x, ConstMatrixView w,
                               const float* b, Activation act, int threads,
-                              const PackedB* packed_w = nullptr, MatrixView pre = {});
+                              const PackedB* packed_w = nullptr, MatrixView pre = {},
+                              const DropoutLayer* dropout = nullptr);
 
 // Gradients of a dense layer from dz = dL/d(pre-activation):
 //   dw := x^T @ dz;  db := sum over rows of dz;  dx := dz @ w^T (skipped if dx.data null).
@@ -43,7 +49,8 @@ GemmTiles dense_weight_gradient_tiles(MatrixView dw, ConstMatrixView x, ConstMat
 //   dprev := (dz @ w^T) * act'(.) through that layer's `saved` output (or pre-activation,
 //   where derivative_reads_input(act)).
 GemmTiles dense_backward_input_tiles(MatrixView dprev, ConstMatrixView dz, ConstMatrixView w,
-                                     Activation act, ConstMatrixView saved, int threads);
+                                     Activation act, ConstMatrixView saved, int threads,
+                                     const DropoutLayer* dropout = nullptr);
 
 // db := column sums of dz (db += ... when accumulate). A tile is a fixed range of
 // columns, summed down the rows in order, so the sums are bitwise the same for any

@@ -75,31 +75,48 @@ struct StepBuffers {
   std::vector<index_t> width;  // per layer: fan_out
   std::vector<float> x, y, sw;  // x: gathered dense rows (empty for CSR input)
   std::vector<std::vector<float>> act, delta;  // per layer: (rows, fan_out)
-  // Per layer: its pre-activation (rows, fan_out) where the backward reads it (GELU,
-  // SiLU: derivative_reads_input), else empty.
-  std::vector<std::vector<float>> pre;
+  // Per layer, (rows, fan_out) or empty: what its activation's derivative reads when act
+  // is not it: the pre-activation (GELU, SiLU: derivative_reads_input), or, under
+  // dropout (act then holds the dropped output), the undropped output.
+  std::vector<std::vector<float>> saved;
+  std::vector<bool> saved_is_input;
+  std::vector<std::vector<float>> keep;  // per layer with dropout: its keep factors
   std::vector<double> row_loss;
 
-  StepBuffers(const Network& net, index_t rows, bool gather_x)
+  StepBuffers(const Network& net, index_t rows, bool gather_x, const DropoutConfig& dropout = {})
       : capacity(rows), n_in(net.n_inputs()), n_out(net.n_outputs()),
         x(gather_x ? size_t(rows * n_in) : 0), y(size_t(rows * n_out)), sw(size_t(rows)),
         row_loss(size_t(rows)) {
     for (size_t l = 0; l < net.layers.size(); ++l) {
-      const index_t fan_out = net.layers[l].fan_out;
-      width.push_back(fan_out);
-      act.emplace_back(size_t(rows * fan_out));
-      delta.emplace_back(size_t(rows * fan_out));
-      pre.emplace_back(derivative_reads_input(net.activation_of(l)) ? size_t(rows * fan_out) : 0);
+      const size_t size = size_t(rows * net.layers[l].fan_out);
+      const bool reads_input = derivative_reads_input(net.activation_of(l));
+      const bool drops = dropout.rate_of(l) > 0.0f && l + 1 < net.layers.size();
+      width.push_back(net.layers[l].fan_out);
+      act.emplace_back(size);
+      delta.emplace_back(size);
+      saved.emplace_back(reads_input || drops ? size : 0);
+      saved_is_input.push_back(reads_input);
+      keep.emplace_back(drops ? size : 0);
     }
   }
   MatrixView act_view(size_t l, index_t m) { return {act[l].data(), m, width[l], width[l]}; }
+  MatrixView view(std::vector<float>& v, size_t l, index_t m) {
+    return {v.empty() ? nullptr : v.data(), m, width[l], width[l]};
+  }
   // Where layer l's forward keeps its pre-activation (data null: nowhere).
   MatrixView pre_view(size_t l, index_t m) {
-    return {pre[l].empty() ? nullptr : pre[l].data(), m, width[l], width[l]};
+    return saved_is_input[l] ? view(saved[l], l, m) : MatrixView{nullptr, m, width[l], width[l]};
   }
-  // What layer l's activation derivative reads: its pre-activation or its output.
+  // What layer l's activation derivative reads: its pre-activation or its (undropped) output.
   MatrixView saved_view(size_t l, index_t m) {
-    return pre[l].empty() ? act_view(l, m) : pre_view(l, m);
+    return saved[l].empty() ? act_view(l, m) : view(saved[l], l, m);
+  }
+  // Layer l's dropout in a batch of m rows whose rows of X are rows[r] (null: none).
+  DropoutLayer dropout_of(const DropoutConfig& config, size_t l, const std::int64_t* rows,
+                          index_t m) {
+    if (keep[l].empty()) return {};
+    const MatrixView output = saved_is_input[l] ? MatrixView{} : view(saved[l], l, m);
+    return DropoutLayer(config, l, rows, keep[l].data(), width[l], output.data, width[l]);
   }
   MatrixView delta_view(size_t l, index_t m) { return {delta[l].data(), m, width[l], width[l]}; }
   ConstMatrixView input_of(size_t l, index_t m) {
@@ -263,6 +280,7 @@ struct OutputAndInputGradientTiles {
   StepBuffers& buf;
   const GemmTiles& output;  // whole_rows
   index_t m;
+  const std::vector<DropoutLayer>& dropout;  // per layer (keep null: none)
 
   void operator()(index_t tile, int slot) const {
     output(tile, slot);
@@ -271,9 +289,12 @@ struct OutputAndInputGradientTiles {
     for (size_t l = net.layers.size() - 1; l >= 1; --l) {  // layer 0's input needs none
       const DenseParams& p = net.layers[l];
       const MatrixView dz = buf.delta_view(l, m), dprev = buf.delta_view(l - 1, m);
+      const DropoutLayer tile_dropout =
+          dropout[l - 1].keep ? dropout[l - 1].from_row(r0) : DropoutLayer{};
       const GemmTiles rows = dense_backward_input_tiles(
           rows_of(dprev, r0, r1), as_const(rows_of(dz, r0, r1)), weights(p),
-          net.activation_of(l - 1), as_const(rows_of(buf.saved_view(l - 1, m), r0, r1)), 1);
+          net.activation_of(l - 1), as_const(rows_of(buf.saved_view(l - 1, m), r0, r1)), 1,
+          tile_dropout.keep ? &tile_dropout : nullptr);
       rows(0, slot);
     }
   }
@@ -287,18 +308,21 @@ struct OutputAndInputGradientTiles {
 // (OutputAndInputGradientTiles): row losses in buf.row_loss, dZ of every layer in
 // buf.delta.
 void forward_and_input_gradients(Team& team, int threads, const Network& net,
-                                 StepBuffers& buf, const FirstLayerInput& in, index_t m) {
+                                 StepBuffers& buf, const FirstLayerInput& in, index_t m,
+                                 const std::vector<DropoutLayer>& dropout) {
   const size_t L = net.layers.size();
+  auto dropout_of = [&](size_t l) { return dropout[l].keep ? &dropout[l] : nullptr; };
   for (size_t l = 0; l + 1 < L; ++l) {
     const DenseParams& p = net.layers[l];
     if (l == 0 && in.csr) {
       CsrForwardTiles tiles(buf.act_view(0, m), *in.csr, in.rows, weights(p), p.b,
-                            net.activation_of(0), *in.scratch, threads, buf.pre_view(0, m));
+                            net.activation_of(0), *in.scratch, threads, buf.pre_view(0, m),
+                            dropout_of(0));
       team.run(tiles.count(), tiles, threads);
     } else {
       GemmTiles tiles = dense_forward_tiles(buf.act_view(l, m), buf.input_of(l, m), weights(p),
                                             p.b, net.activation_of(l), threads, nullptr,
-                                            buf.pre_view(l, m));
+                                            buf.pre_view(l, m), dropout_of(l));
       team.run(tiles.count(), tiles, threads);
     }
   }
@@ -315,7 +339,7 @@ void forward_and_input_gradients(Team& team, int threads, const Network& net,
     const GemmTiles output = GemmTiles::whole_rows(
         buf.act_view(L - 1, m), buf.input_of(L - 1, m), weights(out), 1.0f, 0.0f,
         bias_activation_epilogue(Activation::identity, out.b), threads);
-    OutputAndInputGradientTiles tiles{net, buf, output, m};
+    OutputAndInputGradientTiles tiles{net, buf, output, m, dropout};
     team.run(output.count(), tiles, threads);
   }
 }
@@ -430,8 +454,10 @@ int threads_for(index_t rows, const Network& net, const Team& team) {
 EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
                         const float* sample_weight, const std::int64_t* order, index_t n_order,
                         index_t batch_size, float alpha, const OptimizerConfig& opt,
-                        const OptimizerState& state, const StopRequested& stop) {
+                        const OptimizerState& state, const StopRequested& stop,
+                        const DropoutConfig& dropout) {
   check_rows("train_epoch", net, X);
+  dropout.check("train_epoch", net.layers.size() - 1);
   NNFAST_CHECK(batch_size >= 1, "train_epoch", "batch_size must be >= 1, got ", batch_size);
   for (index_t i = 0; i < n_order; ++i)
     NNFAST_CHECK(order[i] >= 0 && order[i] < X.rows, "train_epoch", "order[", i, "] = ", order[i],
@@ -443,7 +469,8 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
 
   const index_t cap = std::min(batch_size, std::max<index_t>(n_order, 1));
   Team team(threads_for(cap, net));
-  StepBuffers buf(net, cap, !X.is_csr());
+  StepBuffers buf(net, cap, !X.is_csr(), dropout);
+  std::vector<DropoutLayer> drop(L);  // the batch's, per layer (keep null: none)
   CsrScratch csr_scratch = csr_scratch_for(net, X, order, n_order, batch_size, team.slots());
   std::vector<std::vector<float>> dw(L), db(L);
   std::vector<float*> grad_w(L), grad_b(L);
@@ -485,7 +512,8 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     first_stage.add(l2_tiles.count(), l2_tiles).add(row_tiles(m), gather);
     team.run(first_stage, threads);
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {rows, 0, m}, &csr_scratch};
-    forward_and_input_gradients(team, threads, net, buf, in, m);
+    for (size_t l = 0; l < L; ++l) drop[l] = buf.dropout_of(dropout, l, rows, m);
+    forward_and_input_gradients(team, threads, net, buf, in, m, drop);
     const double weighted_loss = weighted_loss_sum(buf, m);
     if (!std::isfinite(weighted_loss)) {
       // Diverged: the gradient of a non-finite loss is no direction. Stop here, before
@@ -518,6 +546,7 @@ double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
                "expected ", L, " gradient arrays for coefs and for intercepts");
   NNFAST_CHECK(X.rows >= 1, "loss_and_gradient", "X has no rows");
   StepBuffers buf(net, std::min(kGradientRows, X.rows), !X.is_csr());
+  const std::vector<DropoutLayer> no_dropout(net.layers.size());
   Team team(threads_for(buf.capacity, net));
   CsrScratch csr_scratch = csr_scratch_for(net, X, nullptr, X.rows, kGradientRows, team.slots());
   double loss_sum = 0.0, sw_sum = 0.0;
@@ -531,7 +560,7 @@ double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
       gather_rows(buf, X, Y, sample_weight, rows.data(), r0, r1, m);
     }, threads);
     const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {nullptr, first, m}, &csr_scratch};
-    forward_and_input_gradients(team, threads, net, buf, in, m);
+    forward_and_input_gradients(team, threads, net, buf, in, m, no_dropout);
     weight_gradients(team, threads, net, buf, in, m, grad_w, grad_b, first > 0, nullptr);
     loss_sum += weighted_loss_sum(buf, m);
     for (index_t r = 0; r < m; ++r) sw_sum += buf.sw[r];

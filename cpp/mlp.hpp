@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "activations.hpp"
+#include "dropout.hpp"
 #include "gemm.hpp"
 #include "losses.hpp"
 #include "sparse_input.hpp"
@@ -80,13 +81,15 @@ struct EpochResult {
   bool diverged = false;  // a batch's loss was not finite: the epoch ended before its update
 };
 
-// One pass over X[order] in mini-batches, scikit-learn's update rule (see _core.pyi).
-// Y (n, n_outputs) float32; sample_weight (n,) or null. Throws std::invalid_argument on bad
-// shapes or indices, before anything is modified.
+// One pass over X[order] in mini-batches, scikit-learn's update rule (see _core.pyi), with
+// dropout on the hidden layers (dropout.hpp) when `dropout` has rates. Y (n, n_outputs)
+// float32; sample_weight (n,) or null. Throws std::invalid_argument on bad shapes,
+// indices or rates, before anything is modified.
 EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
                         const float* sample_weight, const std::int64_t* order, index_t n_order,
                         index_t batch_size, float alpha, const OptimizerConfig& opt,
-                        const OptimizerState& state, const StopRequested& stop);
+                        const OptimizerState& state, const StopRequested& stop,
+                        const DropoutConfig& dropout = {});
 
 // Full-batch objective sum(sw*loss)/sum(sw) + 0.5*alpha*sum(W^2)/sum(sw), and its gradient
 // written to grad_w[l] / grad_b[l]. Fixed-size row chunks: thread-count independent.

@@ -103,10 +103,11 @@ constexpr index_t kRowGroupsPerThread = 4;
 
 CsrForwardTiles::CsrForwardTiles(MatrixView y, const CsrMatrix& x, RowSelection rows,
                                  ConstMatrixView w, const float* b, Activation act,
-                                 CsrScratch& scratch, int threads, MatrixView pre)
+                                 CsrScratch& scratch, int threads, MatrixView pre,
+                                 const DropoutLayer* dropout)
     : y_(y), x_(x), rows_(rows), w_(w), b_(b), act_(act), scratch_(scratch),
       groups_(std::min<index_t>(rows.count, kRowGroupsPerThread * std::max(threads, 1))),
-      pre_(pre) {}
+      pre_(pre), dropout_(dropout) {}
 
 void CsrForwardTiles::operator()(index_t tile, int slot) const {
   const auto [r0, r1] = split(rows_.count, tile, groups_);
@@ -117,6 +118,7 @@ void CsrForwardTiles::operator()(index_t tile, int slot) const {
   active_kernels().bias_activation(act_, y_.data + r0 * y_.ld, y_.ld, b_,
                                    pre_.data ? pre_.data + r0 * pre_.ld : nullptr, pre_.ld,
                                    r1 - r0, y_.cols);
+  if (dropout_) dropout_->forward(y_.data + r0 * y_.ld, y_.ld, r0, 0, r1 - r0, y_.cols);
 }
 
 CsrWeightGradientTiles::CsrWeightGradientTiles(MatrixView dw, const CsrMatrix& x,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "activations.hpp"
+#include "dropout.hpp"
 #include "gemm.hpp"
 
 namespace nnfast {
@@ -85,7 +86,7 @@ class CsrForwardTiles {
   // layer's bias_activation_epilogue.
   CsrForwardTiles(MatrixView y, const CsrMatrix& x, RowSelection rows, ConstMatrixView w,
                   const float* b, Activation act, CsrScratch& scratch, int threads,
-                  MatrixView pre = {});
+                  MatrixView pre = {}, const DropoutLayer* dropout = nullptr);
   index_t count() const { return groups_; }
   void operator()(index_t tile, int slot) const;
 
@@ -99,6 +100,7 @@ class CsrForwardTiles {
   CsrScratch& scratch_;
   index_t groups_;
   MatrixView pre_;
+  const DropoutLayer* dropout_;
 };
 
 // dw (x.cols, n) := X[rows]^T @ dz, or dw += X[rows]^T @ dz when accumulate; dz (m, n).

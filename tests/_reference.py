@@ -297,3 +297,28 @@ def train_epoch(coefs, intercepts, activations, loss, X, Y, sample_weight, order
                     params[j], g, state1[j], learning_rate=optimizer["learning_rate"],
                     momentum=optimizer["momentum"], nesterov=optimizer["nesterov"])
     return params[:n_layers], params[n_layers:], state1, state2, step, loss_sum
+
+
+# --- dropout ---------------------------------------------------------------------------------
+_MASK64 = (1 << 64) - 1
+
+
+def splitmix64(state, i):
+    """The i-th draw of the SplitMix64 sequence starting at state (uint64 arrays or ints),
+    as cpp/dropout.hpp computes it."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(state) + (np.uint64(i) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def dropout_keep(rate, seed, epoch, layer, samples, width):
+    """The keep factors (len(samples), width) of one hidden layer: 0, or 1 / (1 - rate) in
+    float32 where the draw's top 24 bits reach round(rate * 2^24)."""
+    key = splitmix64(splitmix64(np.uint64(seed), np.uint64(epoch)), np.uint64(layer))
+    rows = splitmix64(key, np.asarray(samples, dtype=np.uint64))[:, None]
+    draws = splitmix64(rows, np.arange(width, dtype=np.uint64)[None, :]) >> np.uint64(40)
+    scale = np.float32(1.0) / (np.float32(1.0) - np.float32(rate))
+    return np.where(draws < np.uint64(round(rate * 2**24)), np.float32(0.0), scale)
+

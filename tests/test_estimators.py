@@ -86,8 +86,9 @@ def test_poisson_regression_learns_the_rate(rng):
 
 # --- API surface identical to scikit-learn's --------------------------------------------
 # What nnfast adds to scikit-learn's parameters (issue 11), keyword-only, after them.
-EXTRA_PARAMETERS = {"MLPClassifier": {"class_weight": None, "init": "glorot_uniform"},
-                    "MLPRegressor": {"init": "glorot_uniform"}}
+EXTRA_PARAMETERS = {"MLPClassifier": {"class_weight": None, "init": "glorot_uniform",
+                                      "dropout": 0.0},
+                    "MLPRegressor": {"init": "glorot_uniform", "dropout": 0.0}}
 
 
 @pytest.mark.parametrize("ours,theirs", ESTIMATOR_PAIRS)
@@ -146,9 +147,9 @@ def test_training_does_not_copy_X(monkeypatch, iris, early_stopping, order):
     seen = []
     real_train_epoch = nnfast._core.train_epoch
 
-    def spy(coefs, intercepts, activations, loss, X_core, *args):
+    def spy(coefs, intercepts, activations, loss, X_core, *args, **kwargs):
         seen.append(X_core)
-        return real_train_epoch(coefs, intercepts, activations, loss, X_core, *args)
+        return real_train_epoch(coefs, intercepts, activations, loss, X_core, *args, **kwargs)
 
     monkeypatch.setattr(nnfast._core, "train_epoch", spy)
     MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, early_stopping=early_stopping,

@@ -187,9 +187,9 @@ def test_canonical_csr_reaches_core_without_a_copy(monkeypatch):
     X = with_index_dtype(X.astype(np.float32), np.int64)
     seen = []
 
-    def spy(*args):
+    def spy(*args, **kwargs):
         seen.append(args[4])
-        return train_epoch(*args)
+        return train_epoch(*args, **kwargs)
 
     train_epoch = _core.train_epoch
     monkeypatch.setattr(_stochastic_solver._core, "train_epoch", spy)

@@ -75,7 +75,7 @@ def test_training_stops_at_the_first_non_finite_loss(diabetes, monkeypatch):
     calls = []
     from nnfast import _core
     real = _core.train_epoch
-    monkeypatch.setattr(_core, "train_epoch", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(_core, "train_epoch", lambda *a, **k: calls.append(1) or real(*a, **k))
     with pytest.raises(ValueError, match="diverged in epoch 1 "):
         MLPRegressor(max_iter=50).fit(np.asarray(X * 1e30, np.float32), y)
     assert len(calls) == 1

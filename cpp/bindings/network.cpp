@@ -50,9 +50,12 @@ void bind_network(py::module_& m) {
                           Loss loss, py::object X, py::array Y, std::optional<py::array> sw,
                           py::array order, index_t batch_size, float alpha,
                           const OptimizerConfig& opt, py::list state1, py::list state2,
-                          py::array step) {
+                          py::array step, std::vector<float> dropout, std::uint64_t dropout_seed,
+                          std::int64_t epoch) {
     const char* fn = "train_epoch";
     const Network net = network(coefs, intercepts, hidden, loss, fn, true);
+    const DropoutConfig drop{std::move(dropout), dropout_seed, epoch};
+    drop.check(fn, net.layers.size() - 1);
     py::list keep;
     const InputRows rows = input_of(X, fn, keep);
     const float* yp = data_of(Y, fn, "Y", 2);
@@ -70,13 +73,15 @@ void bind_network(py::module_& m) {
     {
       py::gil_scoped_release release;
       result = train_epoch(net, rows, yp, swp, op, index_t(order.size()), batch_size, alpha, opt,
-                           state, std::ref(signals));
+                           state, std::ref(signals), drop);
     }
     if (signals.pending) throw *signals.pending;
     return result.loss_sum;
   }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
      py::arg("Y"), py::arg("sample_weight"), py::arg("order"), py::arg("batch_size"),
-     py::arg("alpha"), py::arg("optimizer"), py::arg("state1"), py::arg("state2"), py::arg("step"));
+     py::arg("alpha"), py::arg("optimizer"), py::arg("state1"), py::arg("state2"), py::arg("step"),
+     py::arg("dropout") = std::vector<float>{}, py::arg("dropout_seed") = 0,
+     py::arg("epoch") = 0);
 
   m.def("loss_and_gradient", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
                                 Loss loss, py::object X, py::array Y, std::optional<py::array> sw,

@@ -26,7 +26,7 @@ from ._checks import (
 from ._lbfgs_solver import LbfgsSolverMixin
 from ._activations import ACTIVATIONS
 from ._initializers import INITIALIZERS, init_layer
-from ._network import as_core_input, as_float32, predictor
+from ._network import as_core_input, as_float32, hidden_dropout, predictor
 from ._stochastic_solver import StochasticSolverMixin
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -101,6 +101,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(set(INITIALIZERS))],  # nnfast only
+        "dropout": [Interval(Real, 0, 1, closed="left"), tuple, list],  # nnfast only
     }
 
     @abstractmethod
@@ -108,8 +109,9 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
                  learning_rate, learning_rate_init, power_t, max_iter, loss, shuffle,
                  random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
                  early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-                 n_iter_no_change, max_fun, init):
+                 n_iter_no_change, max_fun, init, dropout):
         self.init = init
+        self.dropout = dropout
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -266,6 +268,10 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             raise ValueError("partial_fit does not support early_stopping=True")
         hidden_layer_sizes = self._hidden_layer_sizes()
         hidden_activations(self.activation, len(hidden_layer_sizes))  # ValueError first
+        if any(hidden_dropout(self.dropout, len(hidden_layer_sizes))) and \
+                self.solver not in _STOCHASTIC_SOLVERS:
+            raise ValueError("dropout needs a stochastic solver ('sgd' or 'adam'): it makes "
+                             "the objective random, which L-BFGS's line search cannot follow")
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )

@@ -155,7 +155,8 @@ def train_epoch(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
                 Y: np.ndarray, sample_weight: Optional[np.ndarray], order: np.ndarray,
                 batch_size: int, alpha: float, optimizer: OptimizerConfig,
                 state1: Sequence[np.ndarray], state2: Sequence[np.ndarray],
-                step: np.ndarray) -> float:
+                step: np.ndarray, dropout: Sequence[float] = (), dropout_seed: int = 0,
+                epoch: int = 0) -> float:
     """One pass of mini-batch training, scikit-learn's update rule, all in C++.
 
     coefs[i] (fan_in, fan_out), intercepts[i] (fan_out,): float32, updated in place.
@@ -179,6 +180,11 @@ def train_epoch(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
     (the caller restores the parameters it saved).
     KeyboardInterrupt (or any exception from a signal handler) is raised between batches,
     within about a second; parameters and state are then those after the last full batch.
+    dropout: () or one rate in [0, 1) per hidden layer: inverted dropout on its output
+       (kept with probability 1 - rate, scaled by 1 / (1 - rate)), the draw for unit j of
+       the sample in row i of X being SplitMix64's, keyed by (dropout_seed, epoch, layer, i,
+       j) (cpp/dropout.hpp): the same for any batch split or thread count. `epoch` must
+       differ between epochs.
     """
 
 def predict(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],

@@ -135,6 +135,15 @@ default='glorot_uniform'
         variance; 'he_uniform', U(-b, b) with b = sqrt(6 / fan_in) (He et al., 2015;
         PyTorch's ``kaiming_uniform_``); 'he_normal', N(0, 2 / fan_in) (PyTorch's
         ``kaiming_normal_``). nnfast only.
+
+    dropout : float or tuple of float, default=0.0
+        Inverted dropout (Srivastava et al., 2014; PyTorch's ``nn.Dropout``) on the
+        output of every hidden layer, or one rate per hidden layer, each in [0, 1):
+        in training each unit is kept with probability ``1 - rate`` and scaled by
+        ``1 / (1 - rate)``; predict uses every unit, unscaled. The draws are
+        counter-based (SplitMix64 keyed by a seed drawn from ``random_state``, the
+        epoch, the sample's row of X, the layer and the unit), so results are bitwise
+        the same for any thread count. 'sgd' and 'adam' only. nnfast only.
 """
 
 _ATTRIBUTES = """\

@@ -268,8 +268,9 @@ def _decode(metadata, tensors):
     params = _json(metadata, "params", dict)
     if isinstance(params.get("hidden_layer_sizes"), list):
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-    if isinstance(params.get("activation"), list):  # saved from a tuple (JSON has no tuple)
-        params["activation"] = tuple(params["activation"])
+    for name in ("activation", "dropout"):  # saved from a tuple (JSON has no tuple)
+        if isinstance(params.get(name), list):
+            params[name] = tuple(params[name])
     if isinstance(params.get("class_weight"), list):  # saved as [label, weight] pairs
         try:
             params["class_weight"] = {label: weight for label, weight in params["class_weight"]}

@@ -9,6 +9,8 @@ contiguous rows, or a canonical CSR matrix, whose three arrays _core reads in pl
 (the first layer is then a sparse x dense product; X is never densified).
 """
 
+import numbers
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -23,6 +25,22 @@ OUTPUT_HEADS = {
     "identity": _core.Loss.squared_error,
     "exp": _core.Loss.poisson,
 }
+
+def hidden_dropout(dropout, n_hidden):
+    """The dropout rate of each of ``n_hidden`` hidden layers: one rate for all, or one
+    per hidden layer; ValueError naming ``dropout`` otherwise."""
+    if isinstance(dropout, (tuple, list)):
+        rates = list(dropout)
+        if len(rates) != n_hidden:
+            raise ValueError(f"dropout has {len(rates)} rates, but the network has {n_hidden} "
+                             "hidden layers: give one rate, or one per hidden layer")
+    else:
+        rates = [dropout] * n_hidden
+    for rate in rates:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
+            raise ValueError(f"dropout rates must be numbers in [0, 1), got {rate!r}")
+    return [float(r) for r in rates]
+
 
 def hidden_codes(activation, n_layers):
     """One _core.Activation per hidden layer (n_layers - 2 of them); ``activation`` one

@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 
 from . import _core
 from ._checks import scaling_hint
-from ._network import OUTPUT_HEADS, all_finite, as_core_input, hidden_codes
+from ._network import OUTPUT_HEADS, all_finite, as_core_input, hidden_codes, hidden_dropout
 from ._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 
@@ -101,6 +101,7 @@ class StochasticSolverMixin:
                              "after the early-stopping split): there is nothing to fit.")
         batch_size = self._effective_batch_size(n_samples)
         sample_idx = np.arange(n_samples, dtype=np.int64)
+        dropout = self._dropout_of_fit()
 
         try:
             self.n_iter_ = 0
@@ -112,7 +113,8 @@ class StochasticSolverMixin:
                     # sample_idx in place applies the very same swaps (and copies less).
                     self._random_state.shuffle(sample_idx)
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
-                summed_loss = self._train_one_epoch(X, Y, sample_weight, order, batch_size)
+                summed_loss = self._train_one_epoch(X, Y, sample_weight, order, batch_size,
+                                                    dropout)
                 loss = summed_loss / total_weight
                 self._check_epoch_finite(loss, X, Y, sample_weight, incremental)
                 self._record_epoch(loss, n_samples)
@@ -203,16 +205,29 @@ class StochasticSolverMixin:
         self._no_improvement_count = 0
         return False
 
-    def _train_one_epoch(self, X, Y, sample_weight, order, batch_size):
+    def _dropout_of_fit(self):
+        """(rates, seed) for this fit's epochs: the seed drawn from the random state only
+        when some rate is positive (without dropout the draws, hence the shuffles, stay
+        scikit-learn's)."""
+        rates = hidden_dropout(self.dropout, self.n_layers_ - 2)
+        if not any(rates):
+            return [], 0
+        return rates, int(self._random_state.randint(0, 2**63 - 1, dtype=np.int64))
+
+    def _train_one_epoch(self, X, Y, sample_weight, order, batch_size, dropout=([], 0)):
         """One _core.train_epoch call: returns sum over batches of batch_loss * the
-        batch's total sample weight (the epoch loss is that / the epoch's weight)."""
+        batch's total sample weight (the epoch loss is that / the epoch's weight). The
+        dropout draws are keyed by t_ (the samples seen before this epoch): no two epochs
+        of a model, across warm starts and partial_fit calls, share their masks."""
         optimizer = self._optimizer
+        rates, seed = dropout
         return _core.train_epoch(
             self.coefs_, self.intercepts_,
             hidden_codes(self.activation, self.n_layers_),
             OUTPUT_HEADS[self.out_activation_],
             X, Y, sample_weight, order, batch_size, float(self.alpha),
             optimizer.config(), optimizer.state1, optimizer.state2, optimizer.step,
+            dropout=rates, dropout_seed=seed, epoch=int(self.t_),
         )
 
     def _stopping_message(self):

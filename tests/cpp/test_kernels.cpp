@@ -225,7 +225,8 @@ void test_network_gradient() {
 // the active kernel table; returns both weight matrices. Batches of 32 rows at these
 // widths are ~6.6 MFLOP a step: above the size under which a step runs on one thread
 // (mlp.cpp), so threads really split the work.
-std::vector<float> train_epoch_weights(Activation act, const OptimizerConfig& config) {
+std::vector<float> train_epoch_weights(Activation act, const OptimizerConfig& config,
+                                       const DropoutConfig& dropout = {}) {
   const index_t n = 150, d = 300, h = 110, k = 4;
   const auto x = random_vector(size_t(n * d), 14);
   std::vector<float> y(size_t(n * k), 0.0f);
@@ -243,7 +244,7 @@ std::vector<float> train_epoch_weights(Activation act, const OptimizerConfig& co
   OptimizerState state{{m[0].data(), m[1].data(), m[2].data(), m[3].data()},
                        {v[0].data(), v[1].data(), v[2].data(), v[3].data()}, &step};
   train_epoch(net, {x.data(), false, n, d, d}, y.data(), nullptr, order.data(), n, 32, 1e-4f,
-              config, state, nullptr);
+              config, state, nullptr, dropout);
   if (config.kind == OptimizerConfig::Kind::adam)
     expect(step == 5, "train_epoch takes 5 Adam steps", std::to_string(step));
   w0.insert(w0.end(), w1.begin(), w1.end());
@@ -264,11 +265,14 @@ void test_train_weights_in_place_or_packed() {
 
 // A training epoch gives bitwise identical weights for 1, 2 and 3 threads.
 void test_train_thread_invariance() {
-  for (Activation act : {Activation::relu, Activation::silu}) {  // through output / input
+  const DropoutConfig dropout{{0.3f}, 42, 3};
+  for (Activation act : {Activation::relu, Activation::silu, Activation::tanh}) {
     std::vector<float> first;
     for (int threads : {1, 2, 3}) {
       set_num_threads(threads);
-      const std::vector<float> w = train_epoch_weights(act, OptimizerConfig{});
+      // tanh with dropout: the undropped output kept for the derivative
+      const std::vector<float> w = train_epoch_weights(
+          act, OptimizerConfig{}, act == Activation::tanh ? dropout : DropoutConfig{});
       if (first.empty()) first = w;
       expect(same_bits(first, w), "train_epoch thread invariance",
              std::string(activation_name(act)) + " threads=" + std::to_string(threads));
@@ -430,6 +434,7 @@ void test_cross_isa_bitwise() {
       results.push_back(out);
       results.push_back(std::vector<float>(row_loss.begin(), row_loss.end()));
     }
+    results.push_back(train_epoch_weights(Activation::gelu, OptimizerConfig{}, {{0.25f}, 7, 1}));
     for (Activation act : kActivations) {
       results.push_back(train_epoch_weights(act, OptimizerConfig{}));
       results.push_back(train_epoch_weights(act, sgd));
