@@ -45,7 +45,8 @@ struct KernelTable {
   // The output heads (losses.hpp): rows in float64, the same library calls everywhere.
   void (*output_activation)(Loss loss, float* out, const float* z, index_t n, index_t k);
   void (*loss_forward_backward)(Loss loss, float* grad, double* row_loss, const float* z,
-                                const float* y, const float* sw, index_t n, index_t k);
+                                const float* y, const float* sw, index_t n, index_t k,
+                                double parameter);
   void (*adam_update)(float* param, const float* grad, float* m, float* v, index_t n,
                       const AdamStep& step, float alpha, float grad_scale);
   void (*sgd_update)(float* param, const float* grad, float* velocity, index_t n,

@@ -1,5 +1,7 @@
 #include "losses.hpp"
 
+#include <cmath>
+
 #include "kernel_table.hpp"
 
 namespace nnfast {
@@ -10,8 +12,22 @@ const char* loss_name(Loss loss) {
     case Loss::logistic_cross_entropy: return "logistic_cross_entropy";
     case Loss::squared_error: return "squared_error";
     case Loss::poisson: return "poisson";
+    case Loss::absolute_error: return "absolute_error";
+    case Loss::huber: return "huber";
+    case Loss::quantile: return "quantile";
   }
   return "?";
+}
+
+bool loss_takes_parameter(Loss loss) { return loss == Loss::huber || loss == Loss::quantile; }
+
+void check_loss_parameter(const char* fn, Loss loss, double parameter) {
+  if (loss == Loss::huber)
+    NNFAST_CHECK(std::isfinite(parameter) && parameter > 0.0, fn,
+                 "huber's delta must be finite and > 0, got ", parameter);
+  if (loss == Loss::quantile)
+    NNFAST_CHECK(parameter > 0.0 && parameter < 1.0, fn, "the quantile must be in (0, 1), got ",
+                 parameter);
 }
 
 // The bodies: cpp/kernels/losses.inc, compiled once per instruction set.
@@ -20,8 +36,9 @@ void output_activation(Loss loss, float* out, const float* z, index_t n, index_t
 }
 
 void loss_forward_backward(Loss loss, float* grad, double* row_loss, const float* z,
-                           const float* y, const float* sw, index_t n, index_t k) {
-  active_kernels().loss_forward_backward(loss, grad, row_loss, z, y, sw, n, k);
+                           const float* y, const float* sw, index_t n, index_t k,
+                           double parameter) {
+  active_kernels().loss_forward_backward(loss, grad, row_loss, z, y, sw, n, k, parameter);
 }
 
 }  // namespace nnfast

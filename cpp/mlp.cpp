@@ -36,6 +36,7 @@ void Network::check(const char* fn) const {
   NNFAST_CHECK(!layers.empty(), fn, "the network has no layer");
   NNFAST_CHECK(hidden.size() + 1 == layers.size(), fn, "expected ", layers.size() - 1,
                " hidden activations, got ", hidden.size());
+  check_loss_parameter(fn, loss, loss_parameter);
   for (size_t l = 0; l < layers.size(); ++l) {
     NNFAST_CHECK(layers[l].fan_in >= 1 && layers[l].fan_out >= 1, fn, "layer ", l, " is empty");
     if (l > 0)
@@ -268,7 +269,7 @@ void loss_rows(const Network& net, StepBuffers& buf, index_t r0, index_t r1) {
   const size_t L = net.layers.size();
   loss_forward_backward(net.loss, buf.delta[L - 1].data() + r0 * k, buf.row_loss.data() + r0,
                         buf.act[L - 1].data() + r0 * k, buf.y.data() + r0 * k,
-                        buf.sw.data() + r0, r1 - r0, k);
+                        buf.sw.data() + r0, r1 - r0, k, net.loss_parameter);
 }
 
 // The output layer's tiles, each of whole rows: the forward, the loss head, then the

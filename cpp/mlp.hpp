@@ -23,6 +23,7 @@ struct Network {
   std::vector<DenseParams> layers;
   std::vector<Activation> hidden;  // one per hidden layer: layers.size() - 1
   Loss loss = Loss::squared_error;
+  double loss_parameter = 0.0;  // huber's delta, quantile's q (losses.hpp)
 
   index_t n_inputs() const { return layers.front().fan_in; }
   index_t n_outputs() const { return layers.back().fan_out; }
@@ -31,7 +32,7 @@ struct Network {
     return l + 1 < layers.size() ? hidden[l] : Activation::identity;
   }
   index_t widest_output() const;  // the largest fan_out
-  void check(const char* fn) const;  // layer sizes chain, activations count
+  void check(const char* fn) const;  // layer sizes chain, activations count, loss parameter
 };
 
 // Input rows, dense or CSR, converted to float32 as they are used: X is never copied whole.

@@ -177,7 +177,7 @@ CASES = [
     ("validation_fraction 1", lambda: clf(validation_fraction=1.0).fit(X_IRIS, Y_IRIS),
      (VE, "'validation_fraction' parameter")),
     ("n_iter_no_change 0", lambda: clf(n_iter_no_change=0).fit(X_IRIS, Y_IRIS), (VE, "'n_iter_no_change'")),
-    ("loss unknown", lambda: reg().set_params(loss="huber").fit(X_IRIS, Y_IRIS), (VE, "'loss' parameter")),
+    ("loss unknown", lambda: reg().set_params(loss="hinge").fit(X_IRIS, Y_IRIS), (VE, "'loss' parameter")),
     ("early_stopping too few rows", lambda: reg(early_stopping=True).fit(X_IRIS[:10], X_IRIS[:10, 0]),
      (VE, "validation set is too small")),
     ("partial_fit with early_stopping", lambda: clf(early_stopping=True).partial_fit(X_IRIS, Y_IRIS, classes=[0, 1, 2]),

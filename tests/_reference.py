@@ -14,6 +14,8 @@ ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gel
 READS_INPUT = ("gelu", "gelu_tanh", "silu")
 _GELU_TANH_C = np.sqrt(2.0 / np.pi)
 LOSSES = ("softmax_cross_entropy", "logistic_cross_entropy", "squared_error", "poisson")
+# The robust regression heads (identity output, a parameter: huber's delta, quantile's q).
+ROBUST_LOSSES = {"absolute_error": 0.0, "huber": 0.7, "quantile": 0.8}
 
 
 def f64(a):
@@ -129,14 +131,14 @@ def output_activation(z, loss):
         return softmax(z)
     if loss == "logistic_cross_entropy":
         return expit(f64(z))
-    if loss == "squared_error":
+    if loss == "squared_error" or loss in ROBUST_LOSSES:
         return f64(z).copy()
     if loss == "poisson":
         return np.exp(f64(z))
     raise ValueError(loss)
 
 
-def loss_per_row(z, y, loss):
+def loss_per_row(z, y, loss, parameter=0.0):
     """l_i for each row of the pre-activation z (n, k) and target y (n, k).
 
     Log-losses clip p to [eps, 1 - eps] (float32 eps), as scikit-learn does. Poisson is
@@ -153,14 +155,35 @@ def loss_per_row(z, y, loss):
         return 0.5 * ((z - y) ** 2).sum(axis=1)
     if loss == "poisson":
         return (xlogy(y, y) - y * z - y + np.exp(z)).sum(axis=1)
+    d = z - y
+    if loss == "absolute_error":
+        return np.abs(d).sum(axis=1)
+    if loss == "huber":  # PyTorch's HuberLoss(delta=parameter)
+        return np.where(np.abs(d) <= parameter, 0.5 * d * d,
+                        parameter * (np.abs(d) - 0.5 * parameter)).sum(axis=1)
+    if loss == "quantile":  # scikit-learn's mean_pinball_loss(alpha=parameter), per row
+        return np.where(d < 0, -parameter * d, (1 - parameter) * d).sum(axis=1)
     raise ValueError(loss)
 
 
-def loss_forward_backward(z, y, loss, sample_weight=None):
-    """(sum_i sw_i l_i, grad = (f(z) - y) * sw_i), as _core.loss_forward_backward."""
+def loss_derivative(z, y, loss, parameter=0.0):
+    """dl/dz per element: f(z) - y for the canonical heads; sign, clip and the pinball's
+    slopes for the robust ones (0 at a kink)."""
+    if loss not in ROBUST_LOSSES:
+        return output_activation(z, loss) - f64(y)
+    d = f64(z) - f64(y)
+    if loss == "absolute_error":
+        return np.sign(d)
+    if loss == "huber":
+        return np.clip(d, -parameter, parameter)
+    return np.where(d > 0, 1 - parameter, np.where(d < 0, -parameter, 0.0))
+
+
+def loss_forward_backward(z, y, loss, sample_weight=None, parameter=0.0):
+    """(sum_i sw_i l_i, grad = dl/dz * sw_i), as _core.loss_forward_backward."""
     sw = np.ones(len(z)) if sample_weight is None else f64(sample_weight)
-    total = float(sw @ loss_per_row(z, y, loss))
-    grad = (output_activation(z, loss) - f64(y)) * sw[:, None]
+    total = float(sw @ loss_per_row(z, y, loss, parameter))
+    grad = loss_derivative(z, y, loss, parameter) * sw[:, None]
     return total, grad
 
 
@@ -171,7 +194,7 @@ def random_targets(loss, rng, n, k, poisson_rate=1.5):
         return np.eye(k, dtype=np.float32)[rng.integers(0, k, n)]
     if loss == "logistic_cross_entropy":
         return rng.integers(0, 2, (n, k)).astype(np.float32)
-    if loss == "squared_error":
+    if loss == "squared_error" or loss in ROBUST_LOSSES:
         return rng.standard_normal((n, k)).astype(np.float32)
     return rng.poisson(poisson_rate, (n, k)).astype(np.float32)
 
@@ -193,20 +216,21 @@ def _weights(sample_weight, n):
     return np.ones(n) if sample_weight is None else f64(sample_weight)
 
 
-def objective(coefs, intercepts, activations, loss, X, Y, sample_weight, alpha):
+def objective(coefs, intercepts, activations, loss, X, Y, sample_weight, alpha, parameter=0.0):
     """sum(sw*l_i)/sum(sw) + 0.5*alpha*sum(||W||^2)/sum(sw)."""
     sw = _weights(sample_weight, len(X))
     _, z = forward(coefs, intercepts, activations, X)
     penalty = 0.5 * alpha * sum(float((f64(w) ** 2).sum()) for w in coefs)
-    return (float(sw @ loss_per_row(z, Y, loss)) + penalty) / sw.sum()
+    return (float(sw @ loss_per_row(z, Y, loss, parameter)) + penalty) / sw.sum()
 
 
-def loss_and_gradient(coefs, intercepts, activations, loss, X, Y, sample_weight, alpha):
+def loss_and_gradient(coefs, intercepts, activations, loss, X, Y, sample_weight, alpha,
+                      parameter=0.0):
     """The objective and its exact gradient by backpropagation (float64)."""
     sw = _weights(sample_weight, len(X))
     total = sw.sum()
     layers, z = forward(coefs, intercepts, activations, X)
-    delta = (output_activation(z, loss) - f64(Y)) * sw[:, None]
+    delta = loss_derivative(z, Y, loss, parameter) * sw[:, None]
     grad_coefs, grad_intercepts = [None] * len(coefs), [None] * len(coefs)
     for i in reversed(range(len(coefs))):
         grad_coefs[i] = (layers[i].T @ delta + alpha * f64(coefs[i])) / total
@@ -214,7 +238,7 @@ def loss_and_gradient(coefs, intercepts, activations, loss, X, Y, sample_weight,
         if i > 0:
             pre = layers[i - 1] @ f64(coefs[i - 1]) + f64(intercepts[i - 1])
             delta = (delta @ f64(coefs[i]).T) * activation_derivative(pre, activations[i - 1])
-    value = objective(coefs, intercepts, activations, loss, X, Y, sample_weight, alpha)
+    value = objective(coefs, intercepts, activations, loss, X, Y, sample_weight, alpha, parameter)
     return value, grad_coefs, grad_intercepts
 
 

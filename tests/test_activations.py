@@ -211,7 +211,7 @@ def test_enums_are_int_enums_as_declared():
         ("elu", 5), ("gelu", 6), ("gelu_tanh", 7), ("silu", 8)]
     assert [(h.name, int(h)) for h in _core.Loss.__members__.values()] == [
         ("softmax_cross_entropy", 0), ("logistic_cross_entropy", 1), ("squared_error", 2),
-        ("poisson", 3)]
+        ("poisson", 3), ("absolute_error", 4), ("huber", 5), ("quantile", 6)]
     # _core.pyi: class Activation(enum.IntEnum), class Loss(enum.IntEnum).
     assert issubclass(_core.Activation, enum.IntEnum)
     assert issubclass(_core.Loss, enum.IntEnum)

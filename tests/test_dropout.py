@@ -48,11 +48,18 @@ def oracle_sgd_step(Ws, bs, activations, X, Y, rows, rates, seed, epoch, lr, alp
     return new_W, new_b
 
 
+# Small batches; and batches of 256 rows on a network wide enough (19 MFLOP a step) that
+# two threads split the rows into tiles, so tiles that start past row 0 are covered.
+SHAPES = {"small": ((12, 20, 16, 3), 37, 16), "tiled": ((64, 96, 64, 3), 300, 256)}
+
+
 @pytest.mark.parametrize("activations", [("tanh", "relu"), ("gelu", "logistic")])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_an_epoch_equals_its_float64_oracle(activations, sparse):
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_an_epoch_equals_its_float64_oracle(activations, sparse, shape):
     rng = np.random.default_rng(0)
-    sizes, n, batch = (12, 20, 16, 3), 37, 16
+    sizes, n, batch = SHAPES[shape]
+    nnfast.set_num_threads(2)
     Ws, bs = network(rng, sizes)
     X = rng.standard_normal((n, sizes[0])).astype(np.float32)
     X[X < 0.3] = 0.0  # sparse-ish, so CSR has something to skip
@@ -141,14 +148,20 @@ def test_warm_start_and_partial_fit_draw_new_masks_each_epoch(iris):
     (-0.1, InvalidParameterError, "'dropout' parameter"),
     ("half", InvalidParameterError, "'dropout' parameter"),
     ((0.5,), ValueError, "dropout has 1 rates, but the network has 2 hidden layers"),
-    ((0.5, 1.5), ValueError, r"dropout rates must be numbers in \[0, 1\), got 1.5"),
+    ((0.5, 1.5), ValueError, r"dropout rates must be numbers in \[0, 1\) \(as float32\), got 1.5"),
     ((0.5, "x"), ValueError, "dropout rates must be numbers"),
+    (1 - 1e-9, ValueError, r"in \[0, 1\) \(as float32\)"),
 ])
 def test_bad_dropout_is_named_and_fits_nothing(iris, dropout, error, message):
     clf = MLPClassifier((4, 3), dropout=dropout, max_iter=2)
     with pytest.raises(error, match=message):
         clf.fit(*iris)
     assert not hasattr(clf, "coefs_")
+
+
+def test_dropout_without_a_hidden_layer_is_refused(iris):
+    with pytest.raises(ValueError, match="no hidden layer to drop units of"):
+        MLPClassifier((), dropout=0.5).fit(*iris)
 
 
 def test_lbfgs_refuses_dropout_and_core_checks_rates(iris):

@@ -88,7 +88,8 @@ def test_poisson_regression_learns_the_rate(rng):
 # What nnfast adds to scikit-learn's parameters (issue 11), keyword-only, after them.
 EXTRA_PARAMETERS = {"MLPClassifier": {"class_weight": None, "init": "glorot_uniform",
                                       "dropout": 0.0},
-                    "MLPRegressor": {"init": "glorot_uniform", "dropout": 0.0}}
+                    "MLPRegressor": {"init": "glorot_uniform", "dropout": 0.0, "delta": 1.0,
+                                     "quantile": 0.5}}
 
 
 @pytest.mark.parametrize("ours,theirs", ESTIMATOR_PAIRS)
@@ -586,7 +587,7 @@ def test_invalid_hyperparameters_raise_at_fit(iris, ours, theirs, params):
 
 def test_invalid_regressor_loss():
     with pytest.raises(InvalidParameterError, match="'loss' parameter"):
-        MLPRegressor(loss="absolute_error").fit(np.ones((4, 2)), np.arange(4.0))
+        MLPRegressor(loss="hinge").fit(np.ones((4, 2)), np.arange(4.0))
 
 
 # --- command line -------------------------------------------------------------------------

@@ -82,8 +82,10 @@ def test_warm_start_appends_and_a_new_fit_forgets(digits):
     clf.fit(X, y, X_val=X_val, y_val=y_val)
     clf.fit(X, y, X_val=X_val, y_val=y_val)
     assert len(clf.validation_loss_curve_) == len(clf.loss_curve_) == 4
-    clf.set_params(warm_start=False).fit(X, y)
+    clf.fit(X, y)  # a warm fit without a validation set: the curve would miss its epochs
     assert not hasattr(clf, "validation_loss_curve_")
+    clf.fit(X, y, X_val=X_val, y_val=y_val)
+    assert len(clf.validation_loss_curve_) == 2 and len(clf.loss_curve_) == 8
 
 
 def test_the_curve_survives_the_model_file(tmp_path, iris):
@@ -101,13 +103,14 @@ def test_the_curve_survives_the_model_file(tmp_path, iris):
     (dict(X_val="X", y_val="y_unknown"), r"y_val has labels that y does not: \[7\]"),
     (dict(X_val="X", y_val="y_short"), "X_val has 150 rows but y_val has 149"),
     (dict(X_val="X_nan", y_val="y"), "X_val: Input X contains NaN"),
+    (dict(X_val="X", y_val="scalar"), "y_val: "),
     (dict(X_val="X", y_val="y", sample_weight_val="w_negative"), "sample_weight_val: "),
 ])
 def test_bad_validation_sets_are_named(iris, kwargs, message):
     X, y = iris
     values = {"X": X, "y": y, "w": np.ones(len(y)), "X3": X[:, :3], "y_unknown": np.r_[y[:-1], 7],
               "y_short": y[:-1], "X_nan": np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X),
-              "w_negative": -np.ones(len(y))}
+              "w_negative": -np.ones(len(y)), "scalar": 1}
     clf = MLPClassifier((4,), max_iter=2)
     with pytest.raises(ValueError, match=message):
         clf.fit(X, y, **{k: values[v] for k, v in kwargs.items()})
@@ -121,3 +124,11 @@ def test_lbfgs_refuses_a_validation_set_and_regressors_check_outputs(iris, diabe
     X, y = diabetes
     with pytest.raises(ValueError, match="y_val has 2 outputs, y has 1"):
         MLPRegressor(hidden_layer_sizes=(4,)).fit(X, y, X_val=X, y_val=np.c_[y, y])
+
+
+def test_multilabel_y_val_must_be_indicators(iris):
+    X, y = iris
+    Y = np.c_[y == 0, y == 1].astype(int)
+    with pytest.raises(ValueError, match="y_val must be a 2-column 0/1 indicator matrix"):
+        MLPClassifier((4,), max_iter=2).fit(X, Y, X_val=X, y_val=-Y)
+

@@ -150,12 +150,13 @@ RowSelection row_selection(std::optional<py::array>& rows, const CsrMatrix& x, c
 // writable: training updates the parameters in place; predict and loss_and_gradient only
 // read them (a model loaded read-only, e.g. memory-mapped, still predicts).
 Network network(py::list coefs, py::list intercepts, const std::vector<Activation>& hidden,
-                Loss loss, const char* fn, bool writable) {
+                Loss loss, const char* fn, bool writable, double loss_parameter) {
   if (coefs.size() != intercepts.size() || coefs.empty())
     throw py::value_error(where(fn, "coefs") + " and intercepts must be non-empty lists of equal length");
   Network net;
   net.hidden = hidden;
   net.loss = loss;
+  net.loss_parameter = loss_parameter;
   for (size_t l = 0; l < coefs.size(); ++l) {
     auto w = coefs[l].cast<py::array>();
     auto b = intercepts[l].cast<py::array>();

@@ -73,7 +73,7 @@ RowSelection row_selection(std::optional<py::array>& rows, const CsrMatrix& x, c
 // The network viewed from lists of float32 arrays. writable: training updates them in
 // place; predict and loss_and_gradient only read them (a read-only model still predicts).
 Network network(py::list coefs, py::list intercepts, const std::vector<Activation>& hidden,
-                Loss loss, const char* fn, bool writable);
+                Loss loss, const char* fn, bool writable, double loss_parameter = 0.0);
 // Views of 2 * n_layers float32 arrays shaped like the parameters (coefs..., intercepts...).
 std::vector<float*> like_params(py::list arrays, const Network& net, const char* fn,
                                 const char* name);

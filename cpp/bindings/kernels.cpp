@@ -152,8 +152,9 @@ void bind_kernels(py::module_& m) {
   }, py::arg("z"), py::arg("loss"), py::arg("out"));
 
   m.def("loss_forward_backward", [](py::array z, py::array y, Loss loss, py::array grad,
-                                    std::optional<py::array> sw) {
+                                    std::optional<py::array> sw, double loss_parameter) {
     const char* fn = "loss_forward_backward";
+    check_loss_parameter(fn, loss, loss_parameter);
     const float* zp = data_of(z, fn, "z", 2);
     const index_t n = z.shape(0), k = z.shape(1);
     require_outputs(z, fn);
@@ -170,11 +171,12 @@ void bind_kernels(py::module_& m) {
     double total = 0.0;
     {
       py::gil_scoped_release release;
-      loss_forward_backward(loss, gp, row_loss.data(), zp, yp, swp, n, k);
+      loss_forward_backward(loss, gp, row_loss.data(), zp, yp, swp, n, k, loss_parameter);
       for (index_t i = 0; i < n; ++i) total += (swp ? swp[i] : 1.0) * row_loss[size_t(i)];
     }
     return total;
-  }, py::arg("z"), py::arg("y"), py::arg("loss"), py::arg("grad"), py::arg("sample_weight") = py::none());
+  }, py::arg("z"), py::arg("y"), py::arg("loss"), py::arg("grad"), py::arg("sample_weight") = py::none(),
+     py::arg("loss_parameter") = 0.0);
 
   m.def("all_finite", [](py::list arrays) {
     std::vector<std::pair<const float*, index_t>> views;

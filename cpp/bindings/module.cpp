@@ -31,6 +31,9 @@ PYBIND11_MODULE(_core, m) {
       .value("logistic_cross_entropy", Loss::logistic_cross_entropy)
       .value("squared_error", Loss::squared_error)
       .value("poisson", Loss::poisson)
+      .value("absolute_error", Loss::absolute_error)
+      .value("huber", Loss::huber)
+      .value("quantile", Loss::quantile)
       .finalize();
 
   // ---- machine ----

@@ -51,9 +51,9 @@ void bind_network(py::module_& m) {
                           py::array order, index_t batch_size, float alpha,
                           const OptimizerConfig& opt, py::list state1, py::list state2,
                           py::array step, std::vector<float> dropout, std::uint64_t dropout_seed,
-                          std::int64_t epoch) {
+                          std::int64_t epoch, double loss_parameter) {
     const char* fn = "train_epoch";
-    const Network net = network(coefs, intercepts, hidden, loss, fn, true);
+    const Network net = network(coefs, intercepts, hidden, loss, fn, true, loss_parameter);
     const DropoutConfig drop{std::move(dropout), dropout_seed, epoch};
     drop.check(fn, net.layers.size() - 1);
     py::list keep;
@@ -81,13 +81,14 @@ void bind_network(py::module_& m) {
      py::arg("Y"), py::arg("sample_weight"), py::arg("order"), py::arg("batch_size"),
      py::arg("alpha"), py::arg("optimizer"), py::arg("state1"), py::arg("state2"), py::arg("step"),
      py::arg("dropout") = std::vector<float>{}, py::arg("dropout_seed") = 0,
-     py::arg("epoch") = 0);
+     py::arg("epoch") = 0, py::arg("loss_parameter") = 0.0);
 
   m.def("loss_and_gradient", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
                                 Loss loss, py::object X, py::array Y, std::optional<py::array> sw,
-                                float alpha, py::list grad_coefs, py::list grad_intercepts) {
+                                float alpha, py::list grad_coefs, py::list grad_intercepts,
+                                double loss_parameter) {
     const char* fn = "loss_and_gradient";
-    const Network net = network(coefs, intercepts, hidden, loss, fn, false);
+    const Network net = network(coefs, intercepts, hidden, loss, fn, false, loss_parameter);
     py::list keep;
     const InputRows rows = input_of(X, fn, keep);
     const float* yp = data_of(Y, fn, "Y", 2);
@@ -105,7 +106,7 @@ void bind_network(py::module_& m) {
     return loss_and_gradient(net, rows, yp, swp, alpha, gw, gb);
   }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
      py::arg("Y"), py::arg("sample_weight"), py::arg("alpha"), py::arg("grad_coefs"),
-     py::arg("grad_intercepts"));
+     py::arg("grad_intercepts"), py::arg("loss_parameter") = 0.0);
 }
 
 }  // namespace nnfast::bindings

@@ -26,7 +26,7 @@ from ._checks import (
 from ._lbfgs_solver import LbfgsSolverMixin
 from ._activations import ACTIVATIONS
 from ._initializers import INITIALIZERS, init_layer
-from ._network import as_core_input, as_float32, hidden_dropout, predictor
+from ._network import OUTPUT_HEADS, as_core_input, as_float32, hidden_dropout, predictor
 from ._stochastic_solver import StochasticSolverMixin
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -333,6 +333,11 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             return self.activation
         names = list(self.activation)
         return names[min(layer, len(names) - 1)] if names else "relu"
+
+    def _head(self):
+        """The _core head training minimizes (output activation + loss) and its
+        parameter: the classifier's follows out_activation_ (MLPRegressor overrides)."""
+        return OUTPUT_HEADS[self.out_activation_], 0.0
 
     def _output_activation(self):
         if not is_classifier(self):

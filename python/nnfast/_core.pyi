@@ -37,13 +37,18 @@ class Activation(enum.IntEnum):
     silu = 8
 
 class Loss(enum.IntEnum):
-    """The output head: output activation + loss, always the canonical-link pair,
-    so the gradient w.r.t. the pre-activation z is ``(f(z) - y) * sample_weight``."""
+    """The output head: output activation + loss. The first four are canonical-link
+    pairs, whose gradient w.r.t. the pre-activation z is ``(f(z) - y) * sample_weight``;
+    the robust regression losses (identity output) take a parameter, `loss_parameter`
+    where a call takes a head: huber's delta (> 0), quantile's q (in (0, 1))."""
 
     softmax_cross_entropy = 0  # softmax + categorical log-loss (multiclass)
     logistic_cross_entropy = 1  # sigmoid + binary log-loss per column (binary, multilabel)
     squared_error = 2  # identity + 0.5 * sum over outputs of (z - y)^2
     poisson = 3  # exp + half Poisson deviance: exp(z) - y*z (+ const)
+    absolute_error = 4  # identity + sum |z - y|
+    huber = 5  # identity + Huber: d^2/2 for |d| <= delta, else delta (|d| - delta/2)
+    quantile = 6  # identity + pinball: q max(y - z, 0) + (1 - q) max(z - y, 0)
 
 # --- machine -----------------------------------------------------------------------
 def isa() -> str: ...  # the active kernel table: "generic" or "avx2"

@@ -6,15 +6,33 @@ differs from scikit-learn 1.9 says so ("nnfast:").
 """
 
 _LOSS = """\
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        The loss minimised: *half* squared error (identity output) or *half*
-        Poisson deviance (exp output, a log link).
+    loss : {'squared_error', 'poisson', 'absolute_error', 'huber', 'quantile'}, \
+default='squared_error'
+        The loss minimised: *half* squared error (identity output), *half*
+        Poisson deviance (exp output, a log link), or, nnfast only, the robust
+        losses of an identity output with d = prediction - y: 'absolute_error'
+        |d| (the median); 'huber' (Huber, 1964; PyTorch's ``HuberLoss``) d^2 / 2
+        for |d| <= ``delta``, else ``delta * (|d| - delta / 2)``; 'quantile' the
+        pinball loss ``q max(-d, 0) + (1 - q) max(d, 0)`` of ``q = quantile``
+        (scikit-learn's ``mean_pinball_loss``; the q-th conditional quantile).
+        Summed over outputs. The early-stopping score stays R^2.
 
         nnfast: with several outputs the squared error is summed over the
         outputs (and averaged over samples), so that it is the function whose
         gradient is used; scikit-learn averages the loss over outputs but not
         the gradient (scikit-learn #8349). 'poisson' requires ``y >= 0`` and
         raises ValueError otherwise (scikit-learn returns a NaN loss).
+"""
+
+_ROBUST_LOSS_PARAMETERS = """
+    delta : float, default=1.0
+        loss='huber' only: the residual beyond which the loss grows linearly, > 0
+        (PyTorch's ``HuberLoss(delta)``; HuberRegressor calls it ``epsilon``, a
+        name that is Adam's here). nnfast only.
+
+    quantile : float, default=0.5
+        loss='quantile' only: the quantile predicted, in (0, 1)
+        (HistGradientBoostingRegressor's name). nnfast only.
 """
 
 from ._activations import activation_names
@@ -170,8 +188,9 @@ _ATTRIBUTES = """\
         The validation set's loss after each epoch (fit's ``X_val``, or the
         ``validation_fraction`` split of early stopping): the weighted mean of the
         training loss's per-sample term, without the L2 term that ``loss_curve_``
-        includes. A warm start appends to it; present only after a fit that had a
-        validation set. nnfast only.
+        includes. A warm start with a validation set appends to it; any fit or
+        partial_fit call without one removes it (its epochs would be missing), so it
+        covers the last epochs of ``loss_curve_``. nnfast only.
 
     t_ : int
         Number of training samples seen, across warm starts.
@@ -245,7 +264,7 @@ CLASSIFIER_DOC = _assemble(
 REGRESSOR_DOC = _assemble(
     "Multi-layer perceptron regressor (squared error or Poisson), trained with\n"
     "    L-BFGS, SGD or Adam.",
-    _LOSS + "\n" + _PARAMETERS,
+    _LOSS + "\n" + _PARAMETERS.rstrip("\n") + "\n" + _ROBUST_LOSS_PARAMETERS,
     "",
     "    MLPClassifier : Multi-layer perceptron classifier.\n",
 )

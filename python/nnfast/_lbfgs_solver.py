@@ -12,7 +12,7 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from . import _core
 from ._checks import scaling_hint
-from ._network import OUTPUT_HEADS, ParameterPacking, all_finite, hidden_codes
+from ._network import ParameterPacking, all_finite, hidden_codes
 
 
 class LbfgsSolverMixin:
@@ -41,7 +41,7 @@ class LbfgsSolverMixin:
     def _lbfgs_objective(self, X, Y, sample_weight, packing):
         """f(packed) -> (loss, packed gradient), both float64, as scipy wants."""
         hidden = hidden_codes(self.activation, self.n_layers_)
-        head = OUTPUT_HEADS[self.out_activation_]
+        head, parameter = self._head()
         coef_grads = [np.empty_like(c) for c in self.coefs_]
         intercept_grads = [np.empty_like(b) for b in self.intercepts_]
 
@@ -49,7 +49,7 @@ class LbfgsSolverMixin:
             packing.unpack_into(packed, self.coefs_, self.intercepts_)
             loss = _core.loss_and_gradient(
                 self.coefs_, self.intercepts_, hidden, head, X, Y, sample_weight,
-                float(self.alpha), coef_grads, intercept_grads,
+                float(self.alpha), coef_grads, intercept_grads, loss_parameter=parameter,
             )
             return loss, packing.pack(coef_grads, intercept_grads)
 

@@ -11,7 +11,9 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils._param_validation import StrOptions
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -21,7 +23,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_array, column_or_1d, validate_data
 
-from . import _docs
+from . import _core, _docs
 from ._base import BaseMultilayerPerceptron
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
@@ -85,12 +87,16 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _validation_targets(self, y_val):
         """(y_val as scoring reads it, its binarized float targets); ValueError for
         labels that are not classes."""
-        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        try:
+            y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"y_val: {e}") from None
         if y_val.ndim == 2 and y_val.shape[1] == 1:
             y_val = column_or_1d(y_val)
         unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
         if self._label_binarizer.y_type_.startswith("multilabel"):
-            if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_) or len(unknown):
+            if (y_val.ndim != 2 or y_val.shape[1] != len(self.classes_)
+                    or not np.isin(y_val, (0, 1)).all()):
                 raise ValueError(f"y_val must be a {len(self.classes_)}-column 0/1 indicator "
                                  f"matrix, as y; got shape {y_val.shape}")
         elif y_val.ndim != 1 or len(unknown):
@@ -142,6 +148,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
                 raise TypeError(f"class_weight[{label!r}] must be a real number, got "
                                 f"{type(weight).__name__}")
+            weight = float(weight)
             if not (np.isfinite(weight) and weight >= 0):
                 raise ValueError(f"class_weight[{label!r}] must be finite and >= 0, got {weight}")
             per_class[index[label]] = weight
@@ -212,7 +219,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber", "quantile"})],
+        "delta": [Interval(Real, 0, None, closed="neither")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
 
     # `loss` is the first positional parameter, as in scikit-learn 1.9.
@@ -223,7 +232,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 init="glorot_uniform", dropout=0.0):
+                 init="glorot_uniform", dropout=0.0, delta=1.0, quantile=0.5):
+        self.delta = delta
+        self.quantile = quantile
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -256,6 +267,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         if self.loss == "poisson" and np.any(Y_val < 0):
             raise ValueError("loss='poisson' requires y_val >= 0, got negative values.")
         return y_val, Y_val
+
+    def _head(self):
+        """The _core head training minimizes, and its parameter (delta, quantile)."""
+        return _core.Loss[self.loss], {"huber": self.delta, "quantile": self.quantile}.get(
+            self.loss, 0.0)
 
     def predict(self, X):
         """Predicted values: (n_samples,) for one output, else (n_samples, n_outputs)."""

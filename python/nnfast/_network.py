@@ -35,10 +35,15 @@ def hidden_dropout(dropout, n_hidden):
             raise ValueError(f"dropout has {len(rates)} rates, but the network has {n_hidden} "
                              "hidden layers: give one rate, or one per hidden layer")
     else:
+        if n_hidden == 0 and isinstance(dropout, numbers.Real) and dropout > 0:
+            raise ValueError(f"dropout={dropout!r}, but the network has no hidden layer to "
+                             "drop units of (hidden_layer_sizes=())")
         rates = [dropout] * n_hidden
     for rate in rates:
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-            raise ValueError(f"dropout rates must be numbers in [0, 1), got {rate!r}")
+        # np.float32(rate) < 1: the kernels' float32 rate (1 - 1e-9 is 1 there)
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not (
+                0 <= rate and np.float32(rate) < 1):
+            raise ValueError(f"dropout rates must be numbers in [0, 1) (as float32), got {rate!r}")
     return [float(r) for r in rates]
 
 

@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 
 from . import _core
 from ._checks import scaling_hint
-from ._network import OUTPUT_HEADS, all_finite, as_core_input, hidden_codes, hidden_dropout
+from ._network import all_finite, as_core_input, hidden_codes, hidden_dropout
 from ._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 
@@ -92,7 +92,9 @@ class StochasticSolverMixin:
             validation = self._validation_set(X, y, sample_weight, val_idx)
             loss_set = (as_core_input(validation[0]), np.ascontiguousarray(Y[val_idx]),
                         validation[2])
-        if loss_set is not None and not hasattr(self, "validation_loss_curve_"):
+        if loss_set is None:  # epochs without a validation set: the old curve is stale
+            self.__dict__.pop("validation_loss_curve_", None)
+        elif not hasattr(self, "validation_loss_curve_"):
             self.validation_loss_curve_ = []
         n_samples = X.shape[0] if train_idx is None else train_idx.shape[0]
         total_weight = self._total_weight(sample_weight, n_samples, train_idx)
@@ -186,9 +188,10 @@ class StochasticSolverMixin:
         is discarded."""
         grads = [np.empty_like(p) for p in self.coefs_ + self.intercepts_]
         n = len(self.coefs_)
+        head, parameter = self._head()
         loss = _core.loss_and_gradient(
             self.coefs_, self.intercepts_, hidden_codes(self.activation, self.n_layers_),
-            OUTPUT_HEADS[self.out_activation_], X_val, Y_val, sw_val, 0.0, grads[:n], grads[n:])
+            head, X_val, Y_val, sw_val, 0.0, grads[:n], grads[n:], loss_parameter=parameter)
         self.validation_loss_curve_.append(float(loss))
         if self.verbose:
             print("Validation loss: %f" % loss)
@@ -221,13 +224,13 @@ class StochasticSolverMixin:
         of a model, across warm starts and partial_fit calls, share their masks."""
         optimizer = self._optimizer
         rates, seed = dropout
+        head, parameter = self._head()
         return _core.train_epoch(
             self.coefs_, self.intercepts_,
-            hidden_codes(self.activation, self.n_layers_),
-            OUTPUT_HEADS[self.out_activation_],
+            hidden_codes(self.activation, self.n_layers_), head,
             X, Y, sample_weight, order, batch_size, float(self.alpha),
             optimizer.config(), optimizer.state1, optimizer.state2, optimizer.step,
-            dropout=rates, dropout_seed=seed, epoch=int(self.t_),
+            dropout=rates, dropout_seed=seed, epoch=int(self.t_), loss_parameter=parameter,
         )
 
     def _stopping_message(self):

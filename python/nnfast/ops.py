@@ -376,7 +376,8 @@ def output_activation(z, loss="softmax_cross_entropy"):
     return out
 
 
-def output_loss(z, y, loss="softmax_cross_entropy", sample_weight=None):
+def output_loss(z, y, loss="softmax_cross_entropy", sample_weight=None, *, delta=1.0,
+                quantile=0.5):
     """Mean loss of an output head and its gradient with respect to the pre-activation.
 
     With ``p = f(z)`` the head's output and ``s`` the sample weights (ones by default),
@@ -389,19 +390,33 @@ def output_loss(z, y, loss="softmax_cross_entropy", sample_weight=None):
     - ``poisson``: ``p = exp(z)``, half the Poisson deviance as scikit-learn writes it,
       ``l_i = sum_j [y_ij log(y_ij / p_ij) - y_ij + p_ij]`` (``0 log 0 = 0``; targets
       ``y >= 0``)
+    - ``absolute_error``: ``p = z``, ``l_i = sum_j |z_ij - y_ij|``, ``dl/dz = sign(z - y)``
+    - ``huber`` (Huber, 1964; PyTorch's ``HuberLoss(delta=delta)``): ``p = z``,
+      ``l_i = sum_j h(z_ij - y_ij)``, ``h(d) = d**2 / 2`` for ``|d| <= delta``, else
+      ``delta * (|d| - delta / 2)``; ``dl/dz = clip(z - y, -delta, delta)``
+    - ``quantile`` (the pinball loss of scikit-learn's ``mean_pinball_loss``): ``p = z``,
+      ``l_i = sum_j [q * max(y - z, 0) + (1 - q) * max(z - y, 0)]``, ``q = quantile``;
+      ``dl/dz = 1 - q`` where ``z > y``, ``-q`` where ``z < y``
+    (The subgradient at a kink, ``z == y``, is 0.)
 
     The log-losses clip ``p`` to ``[eps, 1 - eps]``, ``eps`` the float32 machine epsilon,
     as scikit-learn does. The returned value is
     ``L = sum_i s_i l_i / sum_i s_i`` and its gradient is
-    ``dL/dz_i = s_i (p_i - y_i) / sum_i s_i`` (the canonical-link shortcut).
+    ``dL/dz_i = s_i (p_i - y_i) / sum_i s_i`` for the first four (the canonical-link
+    shortcut), ``s_i dl/dz_i / sum_i s_i`` for the others.
 
     Parameters
     ----------
     z : ndarray, float32, shape (n, k)
     y : ndarray, float32, shape (n, k)
         Targets: one-hot rows, 0/1 indicators, real values or counts.
-    loss : {"softmax_cross_entropy", "logistic_cross_entropy", "squared_error", "poisson"}
+    loss : {"softmax_cross_entropy", "logistic_cross_entropy", "squared_error", "poisson", \
+"absolute_error", "huber", "quantile"}
     sample_weight : ndarray, float32, shape (n,), optional
+    delta : float, default=1.0
+        ``huber``'s threshold, > 0 (ignored by the other heads).
+    quantile : float, default=0.5
+        ``quantile``'s q, in (0, 1) (ignored by the other heads).
 
     Returns
     -------
@@ -413,13 +428,16 @@ def output_loss(z, y, loss="softmax_cross_entropy", sample_weight=None):
     Raises
     ------
     ValueError
-        For ``n == 0`` or ``k == 0``, or sample weights that are negative, not finite or
+        For ``n == 0`` or ``k == 0``, a ``delta`` <= 0 or a ``quantile`` outside (0, 1)
+        (for those heads), or sample weights that are negative, not finite or
         sum to 0 (the mean is then undefined).
     """
-    return _output_loss("output_loss", "z", z, y, loss, sample_weight)
+    parameter = {"huber": delta, "quantile": quantile}.get(
+        loss.name if isinstance(loss, _core.Loss) else loss, 0.0)
+    return _output_loss("output_loss", "z", z, y, loss, sample_weight, parameter)
 
 
-def _output_loss(fn, z_name, z, y, loss, sample_weight):
+def _output_loss(fn, z_name, z, y, loss, sample_weight, parameter=0.0):
     """output_loss, with errors in the words of the public function ``fn`` that called it
     (softmax_cross_entropy calls ``z`` ``logits``)."""
     head = _enum(fn, _core.Loss, loss)
@@ -443,7 +461,7 @@ def _output_loss(fn, z_name, z, y, loss, sample_weight):
         # overflow or underflow in the products s_i * (p - y) of the kernel.
         sample_weight = (sample_weight.astype(np.float64) / weight_sum).astype(np.float32)
     grad = np.empty_like(z)
-    mean = _core.loss_forward_backward(z, y, head, grad, sample_weight)
+    mean = _core.loss_forward_backward(z, y, head, grad, sample_weight, parameter)
     return mean, grad
 
 

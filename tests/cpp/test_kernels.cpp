@@ -424,11 +424,12 @@ void test_cross_isa_bitwise() {
     auto y = random_vector(size_t(rows * k), 32);
     for (float& v : y) v = v * v;  // targets in [0, 1] (and >= 0 for Poisson)
     for (Loss loss : {Loss::softmax_cross_entropy, Loss::logistic_cross_entropy,
-                      Loss::squared_error, Loss::poisson}) {
+                      Loss::squared_error, Loss::poisson, Loss::absolute_error, Loss::huber,
+                      Loss::quantile}) {
       std::vector<float> grad(z.size()), out(z.size());
       std::vector<double> row_loss(static_cast<size_t>(rows));
       loss_forward_backward(loss, grad.data(), row_loss.data(), z.data(), y.data(), sw.data(),
-                            rows, k);
+                            rows, k, loss == Loss::huber ? 0.3 : 0.7);
       output_activation(loss, out.data(), z.data(), rows, k);
       results.push_back(grad);
       results.push_back(out);
