@@ -25,6 +25,11 @@ EXPECTED = {
     "learning_curves.py": [(r"validation accuracy ([\d.]+)", lambda v: v >= 0.95),
                            (r"validation loss ([\d.]+)", lambda v: v < 0.3),
                            (r"epochs: (\d+)", lambda v: v >= 10)],
+    "regularization.py": [(r"softmax classifier .*test accuracy ([\d.]+)", lambda v: v >= 0.85),
+                          (r"L2 \(alpha=0.1\) .*test accuracy ([\d.]+)", lambda v: v >= 0.9),
+                          (r"dropout=0.5 .*test accuracy ([\d.]+)", lambda v: v >= 0.9),
+                          (r"He initialisation .*test accuracy ([\d.]+)", lambda v: v >= 0.9),
+                          (r"GELU .*test accuracy ([\d.]+)", lambda v: v >= 0.9)],
 }
 
 
