@@ -4,12 +4,6 @@
 
 namespace nnfast {
 
-bool DropoutConfig::any() const {
-  for (float r : rate)
-    if (r > 0.0f) return true;
-  return false;
-}
-
 void DropoutConfig::check(const char* fn, size_t hidden_layers) const {
   NNFAST_CHECK(rate.empty() || rate.size() == hidden_layers, fn, "dropout has ", rate.size(),
                " rates, the network has ", hidden_layers, " hidden layers");

@@ -21,7 +21,6 @@ struct DropoutConfig {
   std::uint64_t seed = 0;
   std::int64_t epoch = 0;
   float rate_of(size_t layer) const { return layer < rate.size() ? rate[layer] : 0.0f; }
-  bool any() const;
   void check(const char* fn, size_t hidden_layers) const;  // std::invalid_argument
 };
 

@@ -65,7 +65,6 @@ class PackedB {
   // Whether a copy of b is worth keeping: false for a B the driver reads in place anyway
   // (a small network's weights, GemmBlocking::in_place_b_bytes).
   static bool worth_keeping(ConstMatrixView b);
-  bool empty() const { return !data_; }
   // True when it holds a k x n B for the table and blocking a GEMM runs with now.
   bool fits(index_t k, index_t n, index_t kc, index_t nr) const {
     return data_ && k == k_ && n == n_ && kc == kc_ && nr == nr_;

@@ -19,8 +19,6 @@ const char* loss_name(Loss loss) {
   return "?";
 }
 
-bool loss_takes_parameter(Loss loss) { return loss == Loss::huber || loss == Loss::quantile; }
-
 void check_loss_parameter(const char* fn, Loss loss, double parameter) {
   if (loss == Loss::huber)
     NNFAST_CHECK(std::isfinite(parameter) && parameter > 0.0, fn,

@@ -18,8 +18,7 @@ enum class Loss : int {
                                //   q max(d', 0) + (1 - q) max(-d', 0), d' = y - z
 };
 
-// Whether the loss takes a parameter, and its valid range (huber's delta > 0; quantile (0, 1)).
-bool loss_takes_parameter(Loss loss);
+// The loss parameter's valid range (huber's delta > 0; quantile (0, 1)).
 void check_loss_parameter(const char* fn, Loss loss, double parameter);  // std::invalid_argument
 
 const char* loss_name(Loss loss);

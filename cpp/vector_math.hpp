@@ -25,6 +25,16 @@ namespace nnfast::vector_math {
 template <class V>
 constexpr bool kFloat32 = std::is_same_v<typename V::scalar, float>;
 
+// c[0] x^(N-1) + ... + c[N-1] by Horner's rule, one fma per step (the order every
+// instruction set follows).
+template <class V, int N>
+V horner(V x, const float (&c)[N]) {
+  V p = V::broadcast(c[0]);
+#pragma GCC unroll 16
+  for (int i = 1; i < N; ++i) p = V::fma(p, x, V::broadcast(c[i]));
+  return p;
+}
+
 // round(x) to nearest (ties to even) for |x| < 2^22: adding and removing 1.5 * 2^23
 // leaves no fraction bits. The same two additions on every instruction set.
 template <class V>
@@ -47,12 +57,8 @@ V exp(V x) {
   const V n = round_small(x * V::broadcast(1.44269504088896341f));
   V r = V::fma(n, V::broadcast(-0.693359375f), x);
   r = V::fma(n, V::broadcast(2.12194440e-4f), r);
-  V p = V::broadcast(1.9875691500e-4f);
-  p = V::fma(p, r, V::broadcast(1.3981999507e-3f));
-  p = V::fma(p, r, V::broadcast(8.3334519073e-3f));
-  p = V::fma(p, r, V::broadcast(4.1665795894e-2f));
-  p = V::fma(p, r, V::broadcast(1.6666665459e-1f));
-  p = V::fma(p, r, V::broadcast(5.0000001201e-1f));
+  V p = horner(r, {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+      1.6666665459e-1f, 5.0000001201e-1f});
   p = V::fma(p, r * r, r) + V::broadcast(1.0f);
   const V n1 = round_small(n * V::broadcast(0.5f)), n2 = n - n1;  // each in [-75, 64]
   return (p * V::pow2i(n1)) * V::pow2i(n2);
@@ -84,11 +90,8 @@ template <class V>
 V tanh(V x) {
   static_assert(kFloat32<V>, "float32 coefficients");
   const V z = x * x;
-  V p = V::broadcast(-5.70498872745e-3f);
-  p = V::fma(p, z, V::broadcast(2.06390887954e-2f));
-  p = V::fma(p, z, V::broadcast(-5.37397155531e-2f));
-  p = V::fma(p, z, V::broadcast(1.33314422036e-1f));
-  p = V::fma(p, z, V::broadcast(-3.33332819422e-1f));
+  V p = horner(z, {-5.70498872745e-3f, 2.06390887954e-2f, -5.37397155531e-2f, 1.33314422036e-1f,
+      -3.33332819422e-1f});
   const V small = V::fma(p * z, x, x);
   const V ax = V::abs(x), one = V::broadcast(1.0f);
   const V big = one - V::broadcast(2.0f) / (exp(ax + ax) + one);
@@ -102,13 +105,8 @@ V tanh(V x) {
 template <class V>
 V expm1_small(V x) {
   static_assert(kFloat32<V>, "float32 coefficients");
-  V q = V::broadcast(1.0f / 40320.0f);
-  q = V::fma(q, x, V::broadcast(1.0f / 5040.0f));
-  q = V::fma(q, x, V::broadcast(1.0f / 720.0f));
-  q = V::fma(q, x, V::broadcast(1.0f / 120.0f));
-  q = V::fma(q, x, V::broadcast(1.0f / 24.0f));
-  q = V::fma(q, x, V::broadcast(1.0f / 6.0f));
-  q = V::fma(q, x, V::broadcast(0.5f));
+  V q = horner(x, {1.0f / 40320.0f, 1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f,
+      1.0f / 6.0f, 0.5f});
   return V::fma(x * x, q, x);
 }
 
@@ -149,33 +147,17 @@ V normal_cdf(V z, V* density = nullptr) {
   static_assert(kFloat32<V>, "float32 coefficients");
   const V x = z * V::broadcast(0.70710678118654752f), ax = V::abs(x);
   const V x2 = x * x;
-  V t = V::broadcast(7.853861353153693e-5f);
-  t = V::fma(t, x2, V::broadcast(-8.010193625184903e-4f));
-  t = V::fma(t, x2, V::broadcast(5.188327685732524e-3f));
-  t = V::fma(t, x2, V::broadcast(-2.685381193529856e-2f));
-  t = V::fma(t, x2, V::broadcast(1.128358514861418e-1f));
-  t = V::fma(t, x2, V::broadcast(-3.761262582423300e-1f));
-  t = V::fma(t, x2, V::broadcast(1.128379165726710f));
+  const V t = horner(x2, {7.853861353153693e-5f, -8.010193625184903e-4f, 5.188327685732524e-3f,
+      -2.685381193529856e-2f, 1.128358514861418e-1f, -3.761262582423300e-1f, 1.128379165726710f});
   const V half = V::broadcast(0.5f);
   const V central = V::fma(x * t, half, half);
   const V q = V::broadcast(1.0f) / ax, q2 = q * q;
-  V p = V::broadcast(2.326819970068386e-2f);
-  p = V::fma(p, q2, V::broadcast(-1.387039388740657e-1f));
-  p = V::fma(p, q2, V::broadcast(3.687424674597105e-1f));
-  p = V::fma(p, q2, V::broadcast(-5.824733027278666e-1f));
-  p = V::fma(p, q2, V::broadcast(6.210004621745983e-1f));
-  p = V::fma(p, q2, V::broadcast(-4.944515323274145e-1f));
-  p = V::fma(p, q2, V::broadcast(3.404879937665872e-1f));
-  p = V::fma(p, q2, V::broadcast(-2.741127028184656e-1f));
-  p = V::fma(p, q2, V::broadcast(5.638259427386472e-1f));
-  V r = V::broadcast(-1.047766399936249e1f);
-  r = V::fma(r, q2, V::broadcast(1.297719955372516e1f));
-  r = V::fma(r, q2, V::broadcast(-7.495518717768503f));
-  r = V::fma(r, q2, V::broadcast(2.921019019210786f));
-  r = V::fma(r, q2, V::broadcast(-1.015265279202700f));
-  r = V::fma(r, q2, V::broadcast(4.218463358204948e-1f));
-  r = V::fma(r, q2, V::broadcast(-2.820767439740514e-1f));
-  r = V::fma(r, q2, V::broadcast(5.641895067754075e-1f));
+  const V p = horner(q2, {2.326819970068386e-2f, -1.387039388740657e-1f, 3.687424674597105e-1f,
+      -5.824733027278666e-1f, 6.210004621745983e-1f, -4.944515323274145e-1f, 3.404879937665872e-1f,
+      -2.741127028184656e-1f, 5.638259427386472e-1f});
+  const V r = horner(q2, {-1.047766399936249e1f, 1.297719955372516e1f, -7.495518717768503f,
+      2.921019019210786f, -1.015265279202700f, 4.218463358204948e-1f, -2.820767439740514e-1f,
+      5.641895067754075e-1f});
   const V e = exp_neg_half_square(z);  // e^(-x^2)
   if (density) *density = e * V::broadcast(0.39894228040143268f);
   const V tail = ((e * q) * V::select(ax < V::broadcast(2.0f), p, r)) * half;
