@@ -3,6 +3,9 @@
 //   2. forward layer by layer (bias + activation fused into the GEMM's store), the output
 //      layer's tiles of whole rows also computing the loss head and the gradient back
 //      through every layer's input (dX with the activation mask fused), row by row;
+//      a batch-normalized layer adds two stages forward (its column statistics, then
+//      normalize + shift + activation by rows) and two backward, where the row-by-row
+//      chain stops (its column reductions, then its input gradient and the chain below);
 //   3. every layer's dW and db (reductions over the rows, tiled over their outputs), each
 //      finished block of dW and db applied at once to its block of W and b by the
 //      optimizer, while it is in cache (no stage of this step reads W after stage 2).
@@ -20,6 +23,7 @@
 #include <optional>
 
 #include "dense.hpp"
+#include "kernel_table.hpp"
 #include "optimizers.hpp"
 #include "thread_pool.hpp"
 #include "threads.hpp"
@@ -82,12 +86,15 @@ struct StepBuffers {
   std::vector<std::vector<float>> saved;
   std::vector<bool> saved_is_input;
   std::vector<std::vector<float>> keep;  // per layer with dropout: its keep factors
+  std::vector<std::optional<BatchNormLayer>> norm;  // per layer: set where it normalizes
+  double norm_epsilon = 0.0;
   std::vector<double> row_loss;
 
-  StepBuffers(const Network& net, index_t rows, bool gather_x, const DropoutConfig& dropout = {})
+  StepBuffers(const Network& net, index_t rows, bool gather_x, const DropoutConfig& dropout = {},
+              const BatchNormConfig& batch_norm = {})
       : capacity(rows), n_in(net.n_inputs()), n_out(net.n_outputs()),
         x(gather_x ? size_t(rows * n_in) : 0), y(size_t(rows * n_out)), sw(size_t(rows)),
-        row_loss(size_t(rows)) {
+        norm(net.layers.size()), norm_epsilon(batch_norm.epsilon), row_loss(size_t(rows)) {
     for (size_t l = 0; l < net.layers.size(); ++l) {
       const size_t size = size_t(rows * net.layers[l].fan_out);
       const bool reads_input = derivative_reads_input(net.activation_of(l));
@@ -98,8 +105,11 @@ struct StepBuffers {
       saved.emplace_back(reads_input || drops ? size : 0);
       saved_is_input.push_back(reads_input);
       keep.emplace_back(drops ? size : 0);
+      if (batch_norm.on(l) && l + 1 < net.layers.size())
+        norm[l].emplace(batch_norm.layers[l], rows, net.layers[l].fan_out);
     }
   }
+  bool normalizes(size_t l) const { return norm[l].has_value(); }
   MatrixView act_view(size_t l, index_t m) { return {act[l].data(), m, width[l], width[l]}; }
   MatrixView view(std::vector<float>& v, size_t l, index_t m) {
     return {v.empty() ? nullptr : v.data(), m, width[l], width[l]};
@@ -168,6 +178,18 @@ struct FirstLayerInput {
   CsrScratch* scratch = nullptr;
 };
 
+// param -= the optimizer's step for grad * scale (Adam's or SGD's, as the batch's config
+// says), with L2 decay; first and second: the parameter's optimizer state.
+void optimizer_update(const OptimizerConfig& opt, const AdamStep& adam, float learning_rate,
+                      float* param, const float* grad, float* first, float* second, index_t n,
+                      float decay, float scale) {
+  if (opt.kind == OptimizerConfig::Kind::adam) {
+    adam_update(param, grad, first, second, n, adam, decay, scale);
+  } else {
+    sgd_update(param, grad, first, n, learning_rate, opt.momentum, opt.nesterov, decay, scale);
+  }
+}
+
 // The optimizer's update of one layer's W and b, applied where the gradient is made: the
 // dW GEMM's epilogue updates each finished block of W (its dW still in cache), the db
 // tiles their columns of b, the CSR dW tiles their rows of W. The update is elementwise,
@@ -213,13 +235,9 @@ struct LayerUpdate {
     float* p = (coef ? layer->w : layer->b) + off;
     const float* g = (coef ? grad_w : grad_b) + off;
     const float decay = coef ? alpha : 0.0f;  // biases are not penalised
-    if (opt->kind == OptimizerConfig::Kind::adam) {
-      adam_update(p, g, (coef ? first_w : first_b) + off, (coef ? second_w : second_b) + off,
-                  len, adam, decay, scale);
-    } else {
-      sgd_update(p, g, (coef ? first_w : first_b) + off, len, learning_rate, opt->momentum,
-                 opt->nesterov, decay, scale);
-    }
+    float* second = coef ? second_w : second_b;
+    optimizer_update(*opt, adam, learning_rate, p, g, (coef ? first_w : first_b) + off,
+                     second ? second + off : nullptr, len, decay, scale);
   }
 };
 
@@ -272,42 +290,90 @@ void loss_rows(const Network& net, StepBuffers& buf, index_t r0, index_t r1) {
                         buf.sw.data() + r0, r1 - r0, k, net.loss_parameter);
 }
 
+MatrixView rows_of(MatrixView v, index_t r0, index_t r1) {
+  return {v.data + r0 * v.ld, r1 - r0, v.cols, v.ld};
+}
+
+// The gradient back through the layers' inputs over rows [r0, r1) of the batch, while
+// they are in cache: for l = top down to bottom, dZ[l-1] := (dZ[l] @ W[l]^T) * act'(A[l-1]).
+// Each row of those depends on the same row only, so any rows may go together.
+void input_gradient_rows(const Network& net, StepBuffers& buf, index_t m,
+                         const std::vector<DropoutLayer>& dropout, size_t top, size_t bottom,
+                         index_t r0, index_t r1, int slot) {
+  for (size_t l = top; l >= bottom && l >= 1; --l) {
+    const DenseParams& p = net.layers[l];
+    const MatrixView dz = buf.delta_view(l, m), dprev = buf.delta_view(l - 1, m);
+    const DropoutLayer tile_dropout =
+        dropout[l - 1].keep ? dropout[l - 1].from_row(r0) : DropoutLayer{};
+    const GemmTiles rows = dense_backward_input_tiles(
+        rows_of(dprev, r0, r1), as_const(rows_of(dz, r0, r1)), weights(p),
+        net.activation_of(l - 1), as_const(rows_of(buf.saved_view(l - 1, m), r0, r1)), 1,
+        tile_dropout.keep ? &tile_dropout : nullptr);
+    rows(0, slot);
+  }
+}
+
+// Where the row-by-row chain from layer `top` stops: it computes dZ[l-1] for l = top down
+// to the returned bottom, the first l - 1 below top that normalizes (its dZ needs column
+// reductions first), else 1.
+size_t chain_bottom(const StepBuffers& buf, size_t top) {
+  for (size_t l = top; l >= 1; --l)
+    if (buf.normalizes(l - 1)) return l;
+  return 1;
+}
+
 // The output layer's tiles, each of whole rows: the forward, the loss head, then the
-// gradient back through every layer's input, dZ[l-1] := (dZ[l] @ W[l]^T) * act'(A[l-1]),
-// while the rows are in cache. Each row of those depends on the same row only, so the
-// whole chain runs in the tile, and the step needs no stage for it.
+// chain of input gradients down to `bottom` (input_gradient_rows). The step needs no
+// stage for that chain.
 struct OutputAndInputGradientTiles {
   const Network& net;
   StepBuffers& buf;
   const GemmTiles& output;  // whole_rows
   index_t m;
   const std::vector<DropoutLayer>& dropout;  // per layer (keep null: none)
+  size_t bottom;
 
   void operator()(index_t tile, int slot) const {
     output(tile, slot);
     const auto [r0, r1] = output.rows_of(tile);
     loss_rows(net, buf, r0, r1);
-    for (size_t l = net.layers.size() - 1; l >= 1; --l) {  // layer 0's input needs none
-      const DenseParams& p = net.layers[l];
-      const MatrixView dz = buf.delta_view(l, m), dprev = buf.delta_view(l - 1, m);
-      const DropoutLayer tile_dropout =
-          dropout[l - 1].keep ? dropout[l - 1].from_row(r0) : DropoutLayer{};
-      const GemmTiles rows = dense_backward_input_tiles(
-          rows_of(dprev, r0, r1), as_const(rows_of(dz, r0, r1)), weights(p),
-          net.activation_of(l - 1), as_const(rows_of(buf.saved_view(l - 1, m), r0, r1)), 1,
-          tile_dropout.keep ? &tile_dropout : nullptr);
-      rows(0, slot);
-    }
-  }
-  static MatrixView rows_of(MatrixView v, index_t r0, index_t r1) {
-    return {v.data + r0 * v.ld, r1 - r0, v.cols, v.ld};
+    input_gradient_rows(net, buf, m, dropout, net.layers.size() - 1, bottom, r0, r1, slot);
   }
 };
 
+// Row tiles of the stages that are not a GEMM's grid (batch norm's): 48 rows, whole
+// strips of the 6- and 12-row micro-kernels.
+constexpr index_t kChainRows = 48;
+index_t chain_tiles(index_t m) { return (m + kChainRows - 1) / kChainRows; }
+std::pair<index_t, index_t> chain_rows(index_t tile, index_t m) {
+  return {tile * kChainRows, std::min(m, (tile + 1) * kChainRows)};
+}
+
+// Layer l's batch norm forward, on its dense product z (in act[l], bias added):
+// statistics, then normalize, shift, activation and dropout, by rows.
+void normalize_layer(Team& team, int threads, const Network& net, StepBuffers& buf, size_t l,
+                     index_t m, const DropoutLayer* dropout) {
+  BatchNormLayer& norm = *buf.norm[l];
+  const MatrixView z = buf.act_view(l, m);
+  team.run(norm.column_tiles(), [&](index_t tile, int) {
+    norm.statistics(as_const(z), tile, buf.norm_epsilon);
+  }, threads);
+  const GemmEpilogue shift_activation = bias_activation_epilogue(
+      net.activation_of(l), norm.params().shift, buf.pre_view(l, m), dropout);
+  const KernelTable& kernels = active_kernels();
+  team.run(chain_tiles(m), [&](index_t tile, int) {
+    const auto [r0, r1] = chain_rows(tile, m);
+    norm.normalize(z, r0, r1);
+    shift_activation.fn(shift_activation, kernels, z.data + r0 * z.ld, z.ld, r0, 0, r1 - r0,
+                        z.cols);
+  }, threads);
+}
+
 // The forward of the m gathered rows on `threads` threads of the team, one stage per
-// layer, the last one also computing the loss head and every input gradient
-// (OutputAndInputGradientTiles): row losses in buf.row_loss, dZ of every layer in
-// buf.delta.
+// layer (two more per normalized layer), the last one also computing the loss head and
+// the input gradients down to the highest normalized layer; then, per normalized layer
+// from the top, its gradient reductions and its rows' input gradients down to the next.
+// Row losses in buf.row_loss, dZ of every layer in buf.delta.
 void forward_and_input_gradients(Team& team, int threads, const Network& net,
                                  StepBuffers& buf, const FirstLayerInput& in, index_t m,
                                  const std::vector<DropoutLayer>& dropout) {
@@ -315,17 +381,21 @@ void forward_and_input_gradients(Team& team, int threads, const Network& net,
   auto dropout_of = [&](size_t l) { return dropout[l].keep ? &dropout[l] : nullptr; };
   for (size_t l = 0; l + 1 < L; ++l) {
     const DenseParams& p = net.layers[l];
+    // A normalized layer's GEMM stores z = x W + b only; normalize_layer does the rest.
+    const bool norm = buf.normalizes(l);
+    const Activation act = norm ? Activation::identity : net.activation_of(l);
+    const MatrixView pre = norm ? MatrixView{} : buf.pre_view(l, m);
+    const DropoutLayer* drop = norm ? nullptr : dropout_of(l);
     if (l == 0 && in.csr) {
-      CsrForwardTiles tiles(buf.act_view(0, m), *in.csr, in.rows, weights(p), p.b,
-                            net.activation_of(0), *in.scratch, threads, buf.pre_view(0, m),
-                            dropout_of(0));
+      CsrForwardTiles tiles(buf.act_view(0, m), *in.csr, in.rows, weights(p), p.b, act,
+                            *in.scratch, threads, pre, drop);
       team.run(tiles.count(), tiles, threads);
     } else {
       GemmTiles tiles = dense_forward_tiles(buf.act_view(l, m), buf.input_of(l, m), weights(p),
-                                            p.b, net.activation_of(l), threads, nullptr,
-                                            buf.pre_view(l, m), dropout_of(l));
+                                            p.b, act, threads, nullptr, pre, drop);
       team.run(tiles.count(), tiles, threads);
     }
+    if (norm) normalize_layer(team, threads, net, buf, l, m, dropout_of(l));
   }
   const DenseParams& out = net.layers[L - 1];
   if (L == 1 && in.csr) {  // the output layer reads CSR rows: no GEMM tiles to fuse into
@@ -336,12 +406,28 @@ void forward_and_input_gradients(Team& team, int threads, const Network& net,
       const auto [r0, r1] = rows_of_tile(tile, m);
       loss_rows(net, buf, r0, r1);
     }, threads);
-  } else {
-    const GemmTiles output = GemmTiles::whole_rows(
-        buf.act_view(L - 1, m), buf.input_of(L - 1, m), weights(out), 1.0f, 0.0f,
-        bias_activation_epilogue(Activation::identity, out.b), threads);
-    OutputAndInputGradientTiles tiles{net, buf, output, m, dropout};
-    team.run(output.count(), tiles, threads);
+    return;
+  }
+  const GemmTiles output = GemmTiles::whole_rows(
+      buf.act_view(L - 1, m), buf.input_of(L - 1, m), weights(out), 1.0f, 0.0f,
+      bias_activation_epilogue(Activation::identity, out.b), threads);
+  size_t bottom = chain_bottom(buf, L - 1);
+  OutputAndInputGradientTiles tiles{net, buf, output, m, dropout, bottom};
+  team.run(output.count(), tiles, threads);
+  while (L > 1 && buf.normalizes(bottom - 1)) {  // delta[b] holds dL/dy of layer b's norm
+    const size_t b = bottom - 1;
+    BatchNormLayer& norm = *buf.norm[b];
+    const MatrixView dy = buf.delta_view(b, m);
+    team.run(norm.column_tiles(), [&](index_t tile, int) {
+      norm.reduce_gradient(as_const(dy), tile);
+    }, threads);
+    bottom = b >= 1 ? chain_bottom(buf, b) : 1;
+    team.run(chain_tiles(m), [&](index_t tile, int slot) {
+      const auto [r0, r1] = chain_rows(tile, m);
+      norm.input_gradient(dy, r0, r1);
+      if (b >= 1) input_gradient_rows(net, buf, m, dropout, b, bottom, r0, r1, slot);
+    }, threads);
+    if (b == 0) break;
   }
 }
 
@@ -450,27 +536,56 @@ int threads_for(index_t rows, const Network& net, const Team& team) {
   return small ? 1 : team.slots();
 }
 
+// After the batch's loss is known finite: each normalized layer's running statistics,
+// and its scale and shift updated by the optimizer (not penalised by L2, as biases).
+// Their optimizer state follows the layers' in `state`: scales from `first_state`, then
+// shifts. O(units) each, on the calling thread.
+void update_batch_norm(StepBuffers& buf, const BatchNormConfig& config,
+                       const OptimizerConfig& opt, const OptimizerState& state,
+                       const AdamStep& adam, index_t m, size_t first_state, float scale) {
+  const size_t count = config.count();
+  size_t k = 0;  // the k-th normalized layer
+  for (size_t l = 0; l < buf.norm.size(); ++l) {
+    auto& norm = buf.norm[l];
+    if (!norm) continue;
+    norm->update_running(m, config.momentum);
+    const BatchNormParams& p = norm->params();
+    const index_t n = buf.width[l];
+    for (int which = 0; which < 2; ++which) {  // scale, shift
+      const size_t s = first_state + k + (which ? count : 0);
+      float* param = which ? p.shift : p.scale;
+      const float* grad = which ? norm->grad_shift() : norm->grad_scale();
+      optimizer_update(opt, adam, float(opt.learning_rate), param, grad, state.first[s],
+                       state.second.empty() ? nullptr : state.second[s], n, 0.0f, scale);
+    }
+    ++k;
+  }
+}
+
 }  // namespace
 
 EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
                         const float* sample_weight, const std::int64_t* order, index_t n_order,
                         index_t batch_size, float alpha, const OptimizerConfig& opt,
                         const OptimizerState& state, const StopRequested& stop,
-                        const DropoutConfig& dropout) {
+                        const DropoutConfig& dropout, const BatchNormConfig& batch_norm) {
   check_rows("train_epoch", net, X);
   dropout.check("train_epoch", net.layers.size() - 1);
+  batch_norm.check("train_epoch", net.layers.size() - 1);
   NNFAST_CHECK(batch_size >= 1, "train_epoch", "batch_size must be >= 1, got ", batch_size);
   for (index_t i = 0; i < n_order; ++i)
     NNFAST_CHECK(order[i] >= 0 && order[i] < X.rows, "train_epoch", "order[", i, "] = ", order[i],
                  " is not a row of X (", X.rows, " rows)");
   const size_t L = net.layers.size();
   const bool adam = opt.kind == OptimizerConfig::Kind::adam;
-  NNFAST_CHECK(state.first.size() == 2 * L && (!adam || state.second.size() == 2 * L) && state.step,
-               "train_epoch", "optimizer state needs ", 2 * L, " arrays per moment");
+  const size_t n_state = 2 * L + 2 * batch_norm.count();
+  NNFAST_CHECK(state.first.size() == n_state && (!adam || state.second.size() == n_state) &&
+                   state.step,
+               "train_epoch", "optimizer state needs ", n_state, " arrays per moment");
 
   const index_t cap = std::min(batch_size, std::max<index_t>(n_order, 1));
   Team team(threads_for(cap, net));
-  StepBuffers buf(net, cap, !X.is_csr(), dropout);
+  StepBuffers buf(net, cap, !X.is_csr(), dropout, batch_norm);
   std::vector<DropoutLayer> drop(L);  // the batch's, per layer (keep null: none)
   CsrScratch csr_scratch = csr_scratch_for(net, X, order, n_order, batch_size, team.slots());
   std::vector<std::vector<float>> dw(L), db(L);
@@ -529,6 +644,7 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     for (auto& u : updates)
       u.adam = step, u.learning_rate = float(opt.learning_rate), u.scale = float(1.0 / sw_sum);
     weight_gradients(team, threads, net, buf, in, m, grad_w, grad_b, false, &updates);
+    update_batch_norm(buf, batch_norm, opt, state, step, m, 2 * L, float(1.0 / sw_sum));
     double l2 = 0.0;
     for (const auto& parts : l2_parts)
       for (double v : parts) l2 += v;

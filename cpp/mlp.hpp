@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "activations.hpp"
+#include "batch_norm.hpp"
 #include "dropout.hpp"
 #include "gemm.hpp"
 #include "losses.hpp"
@@ -65,7 +66,8 @@ struct OptimizerConfig {
   bool nesterov = false;
 };
 
-// One array per parameter in scikit-learn's order (coefs..., intercepts...):
+// One array per parameter in scikit-learn's order (coefs..., intercepts...), then, with
+// batch norm, the normalized layers' scales..., shifts...:
 // adam: first = m, second = v; sgd: first = velocities, second empty.
 struct OptimizerState {
   std::vector<float*> first, second;
@@ -83,14 +85,16 @@ struct EpochResult {
 };
 
 // One pass over X[order] in mini-batches, scikit-learn's update rule (see _core.pyi), with
-// dropout on the hidden layers (dropout.hpp) when `dropout` has rates. Y (n, n_outputs)
+// dropout on the hidden layers (dropout.hpp) when `dropout` has rates, and batch
+// normalization (batch_norm.hpp) when `batch_norm` has layers. Y (n, n_outputs)
 // float32; sample_weight (n,) or null. Throws std::invalid_argument on bad shapes,
 // indices or rates, before anything is modified.
 EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
                         const float* sample_weight, const std::int64_t* order, index_t n_order,
                         index_t batch_size, float alpha, const OptimizerConfig& opt,
                         const OptimizerState& state, const StopRequested& stop,
-                        const DropoutConfig& dropout = {});
+                        const DropoutConfig& dropout = {},
+                        const BatchNormConfig& batch_norm = {});
 
 // Full-batch objective sum(sw*loss)/sum(sw) + 0.5*alpha*sum(W^2)/sum(sw), and its gradient
 // written to grad_w[l] / grad_b[l]. Fixed-size row chunks: thread-count independent.

@@ -346,3 +346,56 @@ def dropout_keep(rate, seed, epoch, layer, samples, width):
     scale = np.float32(1.0) / (np.float32(1.0) - np.float32(rate))
     return np.where(draws < np.uint64(round(rate * 2**24)), np.float32(0.0), scale)
 
+
+
+# --- batch norm ------------------------------------------------------------------------------
+def batch_norm_network_step(Ws, bs, scales, shifts, activations, X, Y, *, keep=None,
+                            epsilon=1e-5, alpha=0.0):
+    """One batch of a network whose hidden layers are each dense -> batch norm (Ioffe &
+    Szegedy, 2015, as torch.nn.BatchNorm1d in training) -> activation [-> dropout's keep
+    factors], with a softmax cross-entropy head, in float64. Returns (loss, grads, stats):
+    loss = (sum of row losses + 0.5 * alpha * sum ||W||^2) / rows; grads the exact
+    gradients of it for Ws, bs, scales, shifts (four lists); stats per hidden layer
+    (batch mean, biased batch variance)."""
+    m = len(X)
+    a, zhat, y, inv_std, stats = [f64(X)], [], [], [], []
+    for layer, (W, b) in enumerate(zip(Ws[:-1], bs[:-1])):
+        z = a[-1] @ f64(W) + f64(b)
+        mean, var = z.mean(axis=0), z.var(axis=0)
+        stats.append((mean, var))
+        inv_std.append(1.0 / np.sqrt(var + epsilon))
+        zhat.append((z - mean) * inv_std[-1])
+        y.append(f64(scales[layer]) * zhat[-1] + f64(shifts[layer]))
+        out = activation(y[-1], activations[layer])
+        a.append(out * keep[layer] if keep is not None else out)
+    logits = a[-1] @ f64(Ws[-1]) + f64(bs[-1])
+    p = softmax(logits)
+    loss = -np.sum(f64(Y) * np.log(np.clip(p, 1e-300, None)))
+    loss = (loss + 0.5 * alpha * sum(float((f64(W) ** 2).sum()) for W in Ws)) / m
+    delta = p - f64(Y)
+    gW, gb = [None] * len(Ws), [None] * len(Ws)
+    g_scale, g_shift = [None] * (len(Ws) - 1), [None] * (len(Ws) - 1)
+    for i in reversed(range(len(Ws))):
+        gW[i] = (a[i].T @ delta + alpha * f64(Ws[i])) / m
+        gb[i] = delta.sum(axis=0) / m
+        if i == 0:
+            break
+        dy = (delta @ f64(Ws[i]).T) * activation_derivative(y[i - 1], activations[i - 1])
+        if keep is not None:
+            dy = dy * keep[i - 1]
+        g_scale[i - 1] = (dy * zhat[i - 1]).sum(axis=0) / m
+        g_shift[i - 1] = dy.sum(axis=0) / m
+        delta = f64(scales[i - 1]) * inv_std[i - 1] * (
+            dy - dy.mean(axis=0) - zhat[i - 1] * (dy * zhat[i - 1]).mean(axis=0))
+    return loss, (gW, gb, g_scale, g_shift), stats
+
+
+def batch_norm_fold(Ws, bs, scales, shifts, running_means, running_vars, epsilon=1e-5):
+    """The plain network that a batch-normalized one computes at predict (eval mode): each
+    hidden layer's W and b scaled by scale / sqrt(running_var + epsilon) and shifted."""
+    Ws, bs = [f64(W) for W in Ws], [f64(b) for b in bs]
+    for layer in range(len(Ws) - 1):
+        factor = f64(scales[layer]) / np.sqrt(f64(running_vars[layer]) + epsilon)
+        Ws[layer] = Ws[layer] * factor
+        bs[layer] = (bs[layer] - f64(running_means[layer])) * factor + f64(shifts[layer])
+    return Ws, bs

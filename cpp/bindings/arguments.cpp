@@ -172,21 +172,51 @@ Network network(py::list coefs, py::list intercepts, const std::vector<Activatio
 // Views of a list of float32 arrays shaped like the parameters (coefs..., intercepts...):
 // 2 * n_layers of them.
 std::vector<float*> like_params(py::list arrays, const Network& net, const char* fn,
-                                const char* name) {
-  const size_t L = net.layers.size();
-  if (arrays.size() < 2 * L)
-    throw py::value_error(where(fn, name) + " needs " + std::to_string(2 * L) + " arrays");
+                                const char* name, size_t normalized_layers) {
+  const size_t L = net.layers.size(), n = 2 * L + 2 * normalized_layers;
+  if (arrays.size() < n)
+    throw py::value_error(where(fn, name) + " needs " + std::to_string(n) + " arrays");
   std::vector<float*> out;
-  for (size_t i = 0; i < 2 * L; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     auto a = arrays[i].cast<py::array>();
-    const DenseParams& p = net.layers[i % L];
-    if (i < L)
-      require_shape(a, {p.fan_in, p.fan_out}, fn, name);
-    else
-      require_shape(a, {p.fan_out}, fn, name);
+    if (i < L) {
+      require_shape(a, {net.layers[i].fan_in, net.layers[i].fan_out}, fn, name);
+    } else if (i < 2 * L) {
+      require_shape(a, {net.layers[i - L].fan_out}, fn, name);
+    } else {  // batch norm's scales, then shifts, of hidden layers 0, 1, ...
+      require_shape(a, {net.layers[(i - 2 * L) % normalized_layers].fan_out}, fn, name);
+    }
     out.push_back(data_of(a, fn, name, -1, true));
   }
   return out;
+}
+
+BatchNormConfig batch_norm_of(py::list scales, py::list shifts, py::list running_means,
+                              py::list running_vars, double momentum, double epsilon,
+                              const Network& net, const char* fn) {
+  BatchNormConfig config;
+  config.momentum = momentum, config.epsilon = epsilon;
+  const size_t hidden = net.layers.size() - 1;
+  if (scales.empty() && shifts.empty() && running_means.empty() && running_vars.empty())
+    return config;
+  const std::pair<const char*, py::list*> lists[] = {{"batch_norm_scales", &scales},
+                                                     {"batch_norm_shifts", &shifts},
+                                                     {"running_means", &running_means},
+                                                     {"running_vars", &running_vars}};
+  for (const auto& [name, list] : lists)
+    if (list->size() != hidden)
+      throw py::value_error(where(fn, name) + " needs one array per hidden layer (" +
+                            std::to_string(hidden) + "), got " + std::to_string(list->size()));
+  for (size_t l = 0; l < hidden; ++l) {
+    float* p[4];
+    for (int k = 0; k < 4; ++k) {
+      auto a = (*lists[k].second)[l].cast<py::array>();
+      require_shape(a, {net.layers[l].fan_out}, fn, lists[k].first);
+      p[k] = data_of(a, fn, lists[k].first, 1, true);
+    }
+    config.layers.push_back({p[0], p[1], p[2], p[3]});
+  }
+  return config;
 }
 
 const float* optional_weights(std::optional<py::array>& sw, index_t n, const char* fn) {

@@ -74,9 +74,15 @@ RowSelection row_selection(std::optional<py::array>& rows, const CsrMatrix& x, c
 // place; predict and loss_and_gradient only read them (a read-only model still predicts).
 Network network(py::list coefs, py::list intercepts, const std::vector<Activation>& hidden,
                 Loss loss, const char* fn, bool writable, double loss_parameter = 0.0);
-// Views of 2 * n_layers float32 arrays shaped like the parameters (coefs..., intercepts...).
+// Views of 2 * n_layers float32 arrays shaped like the parameters (coefs..., intercepts...),
+// then 2 * normalized_layers shaped like batch norm's (scales..., shifts...).
 std::vector<float*> like_params(py::list arrays, const Network& net, const char* fn,
-                                const char* name);
+                                const char* name, size_t normalized_layers = 0);
+// Batch norm's arrays, four lists of one float32 (fan_out,) array per hidden layer, or all
+// four empty (no batch norm); std::invalid_argument on a bad momentum or epsilon (check).
+BatchNormConfig batch_norm_of(py::list scales, py::list shifts, py::list running_means,
+                              py::list running_vars, double momentum, double epsilon,
+                              const Network& net, const char* fn);
 // sample_weight: null, or n float32 weights.
 const float* optional_weights(std::optional<py::array>& sw, index_t n, const char* fn);
 

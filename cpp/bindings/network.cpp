@@ -51,11 +51,16 @@ void bind_network(py::module_& m) {
                           py::array order, index_t batch_size, float alpha,
                           const OptimizerConfig& opt, py::list state1, py::list state2,
                           py::array step, std::vector<float> dropout, std::uint64_t dropout_seed,
-                          std::int64_t epoch, double loss_parameter) {
+                          std::int64_t epoch, double loss_parameter, py::list bn_scales,
+                          py::list bn_shifts, py::list running_means, py::list running_vars,
+                          double bn_momentum, double bn_epsilon) {
     const char* fn = "train_epoch";
     const Network net = network(coefs, intercepts, hidden, loss, fn, true, loss_parameter);
     const DropoutConfig drop{std::move(dropout), dropout_seed, epoch};
     drop.check(fn, net.layers.size() - 1);
+    const BatchNormConfig norm = batch_norm_of(bn_scales, bn_shifts, running_means, running_vars,
+                                               bn_momentum, bn_epsilon, net, fn);
+    norm.check(fn, net.layers.size() - 1);
     py::list keep;
     const InputRows rows = input_of(X, fn, keep);
     const float* yp = data_of(Y, fn, "Y", 2);
@@ -63,9 +68,9 @@ void bind_network(py::module_& m) {
     const float* swp = optional_weights(sw, rows.rows, fn);
     const std::int64_t* op = data_of<std::int64_t>(order, fn, "order", 1);
     OptimizerState state;
-    state.first = like_params(state1, net, fn, "state1");
+    state.first = like_params(state1, net, fn, "state1", norm.count());
     if (opt.kind == OptimizerConfig::Kind::adam)
-      state.second = like_params(state2, net, fn, "state2");
+      state.second = like_params(state2, net, fn, "state2", norm.count());
     state.step = data_of<std::int64_t>(step, fn, "step", 1, true);
     require_shape(step, {1}, fn, "step");
     SignalCheck signals;
@@ -73,7 +78,7 @@ void bind_network(py::module_& m) {
     {
       py::gil_scoped_release release;
       result = train_epoch(net, rows, yp, swp, op, index_t(order.size()), batch_size, alpha, opt,
-                           state, std::ref(signals), drop);
+                           state, std::ref(signals), drop, norm);
     }
     if (signals.pending) throw *signals.pending;
     return result.loss_sum;
@@ -81,7 +86,10 @@ void bind_network(py::module_& m) {
      py::arg("Y"), py::arg("sample_weight"), py::arg("order"), py::arg("batch_size"),
      py::arg("alpha"), py::arg("optimizer"), py::arg("state1"), py::arg("state2"), py::arg("step"),
      py::arg("dropout") = std::vector<float>{}, py::arg("dropout_seed") = 0,
-     py::arg("epoch") = 0, py::arg("loss_parameter") = 0.0);
+     py::arg("epoch") = 0, py::arg("loss_parameter") = 0.0,
+     py::arg("batch_norm_scales") = py::list(), py::arg("batch_norm_shifts") = py::list(),
+     py::arg("running_means") = py::list(), py::arg("running_vars") = py::list(),
+     py::arg("batch_norm_momentum") = 0.1, py::arg("batch_norm_epsilon") = 1e-5);
 
   m.def("loss_and_gradient", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
                                 Loss loss, py::object X, py::array Y, std::optional<py::array> sw,
