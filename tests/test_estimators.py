@@ -86,10 +86,12 @@ def test_poisson_regression_learns_the_rate(rng):
 
 # --- API surface identical to scikit-learn's --------------------------------------------
 # What nnfast adds to scikit-learn's parameters (issue 11), keyword-only, after them.
+BATCH_NORM_DEFAULTS = {"batch_norm": False, "batch_norm_momentum": 0.1,
+                       "batch_norm_epsilon": 1e-5}
 EXTRA_PARAMETERS = {"MLPClassifier": {"class_weight": None, "init": "glorot_uniform",
-                                      "dropout": 0.0},
-                    "MLPRegressor": {"init": "glorot_uniform", "dropout": 0.0, "delta": 1.0,
-                                     "quantile": 0.5}}
+                                      "dropout": 0.0, **BATCH_NORM_DEFAULTS},
+                    "MLPRegressor": {"init": "glorot_uniform", "dropout": 0.0,
+                                     **BATCH_NORM_DEFAULTS, "delta": 1.0, "quantile": 0.5}}
 
 
 @pytest.mark.parametrize("ours,theirs", ESTIMATOR_PAIRS)

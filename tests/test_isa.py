@@ -77,9 +77,12 @@ def test_fits_are_bitwise_identical_across_fma_isas():
     try:
         for name in sets:
             _core.set_isa(name)
-            fits.append(MLPClassifier((64, 32), max_iter=5, random_state=0).fit(X / 16.0, y))
+            fits.append([MLPClassifier((64, 32), max_iter=5, random_state=0, **options)
+                         .fit(X / 16.0, y)
+                         for options in ({}, {"batch_norm": True, "activation": "gelu"})])
     finally:
         _core.set_isa(saved)
-    for other in fits[1:]:
-        for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, other.coefs_ + other.intercepts_):
-            np.testing.assert_array_equal(a, b)
+    for same_options in zip(*fits):  # one set of options, fitted on each instruction set
+        for other in same_options[1:]:
+            for a, b in zip(same_options[0]._trained_params(), other._trained_params()):
+                np.testing.assert_array_equal(a, b)

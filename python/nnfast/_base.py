@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import assert_all_finite, check_is_fitted, validate_data
 
+from . import _batch_norm
 from ._activations import activation_names, hidden_activations
 from ._checks import (
     as_parameter_list,
@@ -102,6 +103,9 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(set(INITIALIZERS))],  # nnfast only
         "dropout": [Interval(Real, 0, 1, closed="left"), tuple, list],  # nnfast only
+        "batch_norm": ["boolean"],  # nnfast only
+        "batch_norm_momentum": [Interval(Real, 0, 1, closed="both")],  # nnfast only
+        "batch_norm_epsilon": [Interval(Real, 0, None, closed="neither")],  # nnfast only
     }
 
     @abstractmethod
@@ -109,9 +113,13 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
                  learning_rate, learning_rate_init, power_t, max_iter, loss, shuffle,
                  random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
                  early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-                 n_iter_no_change, max_fun, init, dropout):
+                 n_iter_no_change, max_fun, init, dropout, batch_norm, batch_norm_momentum,
+                 batch_norm_epsilon):
         self.init = init
         self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.batch_norm_momentum = batch_norm_momentum
+        self.batch_norm_epsilon = batch_norm_epsilon
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -272,6 +280,12 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
                 self.solver not in _STOCHASTIC_SOLVERS:
             raise ValueError("dropout needs a stochastic solver ('sgd' or 'adam'): it makes "
                              "the objective random, which L-BFGS's line search cannot follow")
+        if self.batch_norm and self.solver not in _STOCHASTIC_SOLVERS:
+            raise ValueError("batch_norm needs a stochastic solver ('sgd' or 'adam'): it "
+                             "normalizes by mini-batch statistics")
+        if self.batch_norm and not hidden_layer_sizes:
+            raise ValueError("batch_norm=True, but the network has no hidden layer to "
+                             "normalize (hidden_layer_sizes=())")
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -295,6 +309,11 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         else:
             self._check_same_architecture(layer_units)
             check_parameters(self)  # assigned or unpickled weights: float32, finite
+            if bool(self.batch_norm) != _batch_norm.is_fitted_with(self):
+                raise ValueError(
+                    f"batch_norm={self.batch_norm!r}, but the fitted weights were trained "
+                    f"{'without' if self.batch_norm else 'with'} batch norm: set it back, "
+                    "or set warm_start=False to refit")
         if self.solver in _STOCHASTIC_SOLVERS:
             self._prepare_stopping_bookkeeping()
 
@@ -319,11 +338,18 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             coef, intercept = init_layer(self.init, fan_in, fan_out, factor, self._random_state)
             self.coefs_.append(coef)
             self.intercepts_.append(intercept)
+        _batch_norm.initialize(self, layer_units[1:-1])
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [b.copy() for b in self.intercepts_]
+        self._best_batch_norm = _batch_norm.snapshot(self)
         self._optimizer = None  # new weights: no optimizer state to keep
         if self.solver in _STOCHASTIC_SOLVERS:
             self._init_stochastic_bookkeeping()
+
+    def _trained_params(self):
+        """Every array the optimizer trains, in its state's order: coefs_, intercepts_,
+        then batch norm's scales and shifts."""
+        return self.coefs_ + self.intercepts_ + _batch_norm.trained(self)
 
     def _init_activation(self, layer):
         """The activation whose Glorot factor layer ``layer``'s weights take: the one
@@ -405,6 +431,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         if type(coefs) is not list or type(intercepts) is not list:
             coefs = as_parameter_list("coefs_", coefs)  # a tuple, as scikit-learn allows
             intercepts = as_parameter_list("intercepts_", intercepts)
+        coefs, intercepts = _batch_norm.fold(coefs, intercepts, self)
         try:
             return self._predictor_of_fit()(X, coefs, intercepts)
         except (TypeError, ValueError):

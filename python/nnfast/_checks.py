@@ -135,3 +135,5 @@ def check_parameters(estimator, require_finite=True):
                 raise ValueError(f"{name}[{i}] contains NaN or infinity: this model cannot "
                                  "continue training; refit it with warm_start=False.")
     estimator.coefs_, estimator.intercepts_ = coefs, intercepts
+    from . import _batch_norm  # it imports this module
+    _batch_norm.check(estimator, require_finite)

@@ -162,6 +162,30 @@ default='glorot_uniform'
         counter-based (SplitMix64 keyed by a seed drawn from ``random_state``, the
         epoch, the sample's row of X, the layer and the unit), so results are bitwise
         the same for any thread count. 'sgd' and 'adam' only. nnfast only.
+
+    batch_norm : bool, default=False
+        Batch normalization (Ioffe & Szegedy, 2015) of every hidden layer, between
+        its dense product and its activation, as PyTorch's ``nn.Linear`` ->
+        ``nn.BatchNorm1d`` -> activation: in training, each unit's ``z`` is
+        normalized by the mini-batch's mean and (biased) variance,
+        ``(z - mean) / sqrt(var + batch_norm_epsilon)``, then scaled and shifted by
+        the trained ``batch_norm_scales_`` and ``batch_norm_shifts_``; predict uses
+        the running statistics ``running_means_`` and ``running_vars_`` instead
+        (folded into each layer's weights, so it costs nothing more). The batch
+        statistics are unweighted (sample weights weigh the loss, as in PyTorch); a
+        one-row batch leaves the running statistics unchanged (PyTorch refuses it).
+        Results are bitwise the same for any thread count. 'sgd' and 'adam' only; a
+        warm start or partial_fit must keep the setting it was fitted with. nnfast
+        only.
+
+    batch_norm_momentum : float, default=0.1
+        PyTorch's ``momentum``, in [0, 1]: after each batch, ``running = (1 -
+        momentum) * running + momentum * batch statistic``, the variance's unbiased
+        (times ``m / (m - 1)`` for a batch of m rows). nnfast only.
+
+    batch_norm_epsilon : float, default=1e-5
+        Added to the variance before its square root (PyTorch's ``eps``), > 0.
+        nnfast only.
 """
 
 _ATTRIBUTES = """\
@@ -200,6 +224,16 @@ _ATTRIBUTES = """\
 
     intercepts_ : list of ndarray of shape (fan_out,), float32
         Bias vectors.
+
+    batch_norm_scales_, batch_norm_shifts_ : list of ndarray of shape (fan_out,), float32
+        With ``batch_norm=True``, per hidden layer: the trained scale (gamma,
+        PyTorch's ``weight``, starting at 1) and shift (beta, PyTorch's ``bias``,
+        starting at 0) of its normalization. Absent otherwise. nnfast only.
+
+    running_means_, running_vars_ : list of ndarray of shape (fan_out,), float32
+        With ``batch_norm=True``, per hidden layer: the running mean and unbiased
+        variance of its dense product (starting at 0 and 1), which predict
+        normalizes by. Absent otherwise. nnfast only.
 
     n_features_in_ : int
         Number of features seen during fit.

@@ -10,6 +10,9 @@ Tensors, by name (float32 unless said):
 - ``coefs.{i}``, ``intercepts.{i}``: the weights, scikit-learn's ``coefs_`` /
   ``intercepts_``;
 - ``best_coefs.{i}``, ``best_intercepts.{i}``: the early-stopping snapshot;
+- with ``batch_norm=True``, per hidden layer i: ``batch_norm_scales.{i}``,
+  ``batch_norm_shifts.{i}``, ``running_means.{i}``, ``running_vars.{i}`` and their
+  early-stopping snapshot ``best_batch_norm_scales.{i}``, ... (absent otherwise);
 - ``optimizer.state1.{i}``, ``optimizer.state2.{i}``, ``optimizer.step`` (int64, (1,)):
   Adam's m and v (SGD: velocities only) and Adam's t, so training continues exactly (the
   shuffling restarts from ``random_state`` at every fit, as in scikit-learn).
@@ -36,6 +39,7 @@ import os
 
 import numpy as np
 
+from . import _batch_norm
 from ._checks import FLOAT32_MAX
 from ._network import all_finite
 
@@ -136,6 +140,13 @@ def _encode(model):
                          ("best_intercepts", getattr(model, "_best_intercepts", []))):
         for i, a in enumerate(arrays):
             tensors[f"{name}.{i}"] = np.ascontiguousarray(a, dtype=np.float32)
+    if _batch_norm.is_fitted_with(model):
+        best = getattr(model, "_best_batch_norm", None) or _batch_norm.arrays(model)
+        for name, group, best_group in zip(_batch_norm.ATTRIBUTES, _batch_norm.arrays(model),
+                                           best):
+            for i, (a, b) in enumerate(zip(group, best_group)):
+                tensors[f"{name[:-1]}.{i}"] = np.ascontiguousarray(a, dtype=np.float32)
+                tensors[f"best_{name[:-1]}.{i}"] = np.ascontiguousarray(b, dtype=np.float32)
     optimizer = getattr(model, "_optimizer", None)
     optimizer_meta = None
     if optimizer is not None:
@@ -418,6 +429,31 @@ def _set_weights(model, reader):
         if name.startswith("best") and not all_finite(arrays):
             raise ModelFileError(f"tensor {name} holds NaN or infinity")  # restored by fit
         setattr(model, name + "_" if not name.startswith("best") else "_" + name, arrays)
+    _set_batch_norm(model, reader, sizes[1:-1])
+
+
+def _set_batch_norm(model, reader, widths):
+    """Batch norm's arrays, which the file has exactly when params say batch_norm."""
+    if not model.batch_norm:
+        return
+    best = []
+    for name in _batch_norm.ATTRIBUTES:
+        for prefix, out in (("", None), ("best_", best)):
+            group = [reader.get(f"{prefix}{name[:-1]}.{i}", np.float32, (w,))
+                     for i, w in enumerate(widths)]
+            if out is None:
+                setattr(model, name, group)
+            else:
+                out.append(group)
+    model._best_batch_norm = best
+    try:
+        _batch_norm.check(model, require_finite=False)
+        for group in best:
+            if not all_finite(group) or any((v < 0).any() for v in best[3]):
+                raise ValueError("the early-stopping snapshot holds NaN, infinity or a "
+                                 "negative variance")
+    except ValueError as e:
+        raise ModelFileError(f"batch norm: {e}") from None
 
 
 def _set_optimizer(model, meta, reader):
@@ -430,7 +466,7 @@ def _set_optimizer(model, meta, reader):
     kind = meta.pop("kind", None)
     if kind not in classes:
         raise ModelFileError(f"optimizer kind {kind!r} is not 'adam' or 'sgd'")
-    params = model.coefs_ + model.intercepts_
+    params = model._trained_params()
     optimizer = classes[kind](params)
     allowed = set(vars(optimizer)) - {"step", "state1", "state2"}
     if set(meta) != allowed:

@@ -13,7 +13,7 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from . import _core
+from . import _batch_norm, _core
 from ._checks import scaling_hint
 from ._network import all_finite, as_core_input, hidden_codes, hidden_dropout
 from ._stochastic_optimizers import AdamOptimizer, SGDOptimizer
@@ -36,7 +36,7 @@ class StochasticSolverMixin:
         previous = getattr(self, "_optimizer", None)
         if incremental and previous is not None:
             return
-        params = self.coefs_ + self.intercepts_
+        params = self._trained_params()
         optimizer = self._make_optimizer(params)
         optimizer.inherit_state(previous, params)
         self._optimizer = optimizer
@@ -140,13 +140,16 @@ class StochasticSolverMixin:
             # in-place training (warm_start, partial_fit) would otherwise modify.
             self.coefs_ = [c.copy() for c in self._best_coefs]
             self.intercepts_ = [b.copy() for b in self._best_intercepts]
+            _batch_norm.restore(self, getattr(self, "_best_batch_norm", None))
 
     def _check_epoch_finite(self, loss, X, Y, sample_weight, incremental):
         """After each epoch: a non-finite loss or weight (divergence: _core stops at the
         first such batch) or optimizer state (Adam's v overflows float32 when gradients
         pass ~1.8e19: the weights it touches stop moving) is a ValueError, raised on the
         call where it happened; fit and partial_fit then restore the estimator."""
-        params = self.coefs_ + self.intercepts_
+        params = self._trained_params()
+        if _batch_norm.is_fitted_with(self):
+            params = params + self.running_means_ + self.running_vars_
         state = self._optimizer.state1 + self._optimizer.state2
         if np.isfinite(loss) and all_finite(params) and all_finite(state):
             return
@@ -186,11 +189,12 @@ class StochasticSolverMixin:
         as training weighs (sample_weight_val times the class weights), without the L2
         term that loss_curve_ includes. Through _core.loss_and_gradient, whose gradient
         is discarded."""
-        grads = [np.empty_like(p) for p in self.coefs_ + self.intercepts_]
-        n = len(self.coefs_)
+        coefs, intercepts = _batch_norm.fold(self.coefs_, self.intercepts_, self)  # predict's
+        grads = [np.empty_like(p) for p in coefs + intercepts]
+        n = len(coefs)
         head, parameter = self._head()
         loss = _core.loss_and_gradient(
-            self.coefs_, self.intercepts_, hidden_codes(self.activation, self.n_layers_),
+            coefs, intercepts, hidden_codes(self.activation, self.n_layers_),
             head, X_val, Y_val, sw_val, 0.0, grads[:n], grads[n:], loss_parameter=parameter)
         self.validation_loss_curve_.append(float(loss))
         if self.verbose:
@@ -231,6 +235,7 @@ class StochasticSolverMixin:
             X, Y, sample_weight, order, batch_size, float(self.alpha),
             optimizer.config(), optimizer.state1, optimizer.state2, optimizer.step,
             dropout=rates, dropout_seed=seed, epoch=int(self.t_), loss_parameter=parameter,
+            **_batch_norm.core_arguments(self),
         )
 
     def _stopping_message(self):
@@ -260,6 +265,7 @@ class StochasticSolverMixin:
                 self.best_validation_score_ = val_score
                 self._best_coefs = [c.copy() for c in self.coefs_]
                 self._best_intercepts = [b.copy() for b in self.intercepts_]
+                self._best_batch_norm = _batch_norm.snapshot(self)
         else:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
                 self._no_improvement_count += 1

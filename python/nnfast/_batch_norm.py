@@ -1,0 +1,118 @@
+"""batch_norm=True on the estimators: the fitted arrays, and the plain network that
+predict runs.
+
+Every hidden layer is dense -> batch norm -> activation (Ioffe & Szegedy, 2015; PyTorch's
+``nn.Linear`` -> ``nn.BatchNorm1d`` -> activation). Training (_core.train_epoch) normalizes
+with the batch's statistics and keeps running ones; predict uses the running statistics,
+which make batch norm an affine map per unit, so it is folded into the layer's W and b
+(``fold``) and the plain network predicts, bitwise as any other.
+"""
+
+import numpy as np
+
+from ._checks import as_parameter_list
+from ._network import all_finite
+
+# The fitted arrays, one (fan_out,) float32 array per hidden layer each: scale (gamma,
+# PyTorch's weight), shift (beta, PyTorch's bias), PyTorch's running_mean and running_var.
+ATTRIBUTES = ("batch_norm_scales_", "batch_norm_shifts_", "running_means_", "running_vars_")
+# Their starting values (PyTorch's): the identity transform, unit statistics.
+_INITIAL = {"batch_norm_scales_": 1.0, "batch_norm_shifts_": 0.0, "running_means_": 0.0,
+            "running_vars_": 1.0}
+
+
+def initialize(estimator, hidden_widths):
+    """Fresh arrays on the estimator when its batch_norm is set, else none."""
+    for name in ATTRIBUTES:
+        if estimator.batch_norm:
+            setattr(estimator, name, [np.full(w, _INITIAL[name], np.float32)
+                                      for w in hidden_widths])
+        else:
+            estimator.__dict__.pop(name, None)
+
+
+def is_fitted_with(estimator):
+    """Whether the fitted model normalizes (has the arrays)."""
+    return hasattr(estimator, ATTRIBUTES[0])
+
+
+def arrays(estimator):
+    """The four lists, in ATTRIBUTES' order."""
+    return [getattr(estimator, name) for name in ATTRIBUTES]
+
+
+def trained(estimator):
+    """The arrays the optimizer trains (scales..., shifts...), after coefs_ and
+    intercepts_ in its state; [] without batch norm."""
+    if not is_fitted_with(estimator):
+        return []
+    return list(estimator.batch_norm_scales_) + list(estimator.batch_norm_shifts_)
+
+
+def core_arguments(estimator):
+    """_core.train_epoch's batch-norm keywords ({} without batch norm)."""
+    if not is_fitted_with(estimator):
+        return {}
+    scales, shifts, means, variances = arrays(estimator)
+    return dict(batch_norm_scales=scales, batch_norm_shifts=shifts, running_means=means,
+                running_vars=variances, batch_norm_momentum=float(estimator.batch_norm_momentum),
+                batch_norm_epsilon=float(estimator.batch_norm_epsilon))
+
+
+def snapshot(estimator):
+    """Copies of the four lists (early stopping's best epoch), or None."""
+    if not is_fitted_with(estimator):
+        return None
+    return [[a.copy() for a in group] for group in arrays(estimator)]
+
+
+def restore(estimator, saved):
+    """Puts copies of a snapshot back (nothing for None)."""
+    if saved is None:
+        return
+    for name, group in zip(ATTRIBUTES, saved):
+        setattr(estimator, name, [a.copy() for a in group])
+
+
+def fold(coefs, intercepts, estimator):
+    """The plain network (coefs, intercepts; float32 lists) that the batch-normalized one
+    computes at predict: hidden layer i's W and b scaled per unit by
+    ``scale / sqrt(running_var + epsilon)``, b then shifted by
+    ``shift - running_mean * that factor`` (computed in float64). Without batch norm,
+    coefs and intercepts themselves."""
+    if not is_fitted_with(estimator):
+        return coefs, intercepts
+    scales, shifts, means, variances = arrays(estimator)
+    eps = float(estimator.batch_norm_epsilon)
+    coefs, intercepts = list(coefs), list(intercepts)
+    for i in range(len(coefs) - 1):
+        factor = np.asarray(scales[i], np.float64) / np.sqrt(
+            np.asarray(variances[i], np.float64) + eps)
+        w = np.asarray(coefs[i], np.float64) * factor
+        b = (np.asarray(intercepts[i], np.float64) - np.asarray(means[i], np.float64)) * factor
+        coefs[i] = np.ascontiguousarray(w, dtype=np.float32)
+        intercepts[i] = np.ascontiguousarray(b + np.asarray(shifts[i], np.float64),
+                                             dtype=np.float32)
+    return coefs, intercepts
+
+
+def check(estimator, require_finite=True):
+    """The arrays (when the model has them) as float32 lists, one per hidden layer of its
+    width, running variances >= 0; converted in place. ValueError naming the array."""
+    if not is_fitted_with(estimator):
+        return
+    widths = [np.shape(c)[1] for c in estimator.coefs_[:-1]]
+    for name in ATTRIBUTES:
+        if not hasattr(estimator, name):
+            raise ValueError(f"{name} is missing: a batch-normalized model has all of "
+                             f"{', '.join(ATTRIBUTES)}")
+        group = as_parameter_list(name, getattr(estimator, name))
+        if [a.shape for a in group] != [(w,) for w in widths]:
+            raise ValueError(f"{name} has shapes {[a.shape for a in group]}, expected one "
+                             f"per hidden layer: {[(w,) for w in widths]}")
+        for i, a in enumerate(group):
+            if require_finite and not all_finite([a]):
+                raise ValueError(f"{name}[{i}] contains NaN or infinity")
+            if name == "running_vars_" and (a < 0).any():
+                raise ValueError(f"{name}[{i}] has a negative variance")
+        setattr(estimator, name, group)
