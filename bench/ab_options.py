@@ -25,6 +25,7 @@ OPTIONS = {  # name -> (MLPClassifier keyword arguments, use a validation set)
     "activation='elu'": ({"activation": "elu"}, False),
     "activation='leaky_relu'": ({"activation": "leaky_relu"}, False),
     "dropout=0.2": ({"dropout": 0.2}, False),
+    "batch_norm=True": ({"batch_norm": True}, False),
     "class_weight='balanced'": ({"class_weight": "balanced"}, False),
     "X_val (10% of the rows): validation_loss_curve_": ({}, True),
 }

@@ -25,22 +25,30 @@ std::pair<index_t, index_t> BatchNormLayer::columns_of(index_t tile) const {
   return {tile * kColumns, std::min(width_, (tile + 1) * kColumns)};
 }
 
+// The column reductions walk the rows in order with one double accumulator per column of
+// the tile (the row-major walk vectorizes across columns; each column's sum is in row order
+// whatever the walk, so the results are the same).
 void BatchNormLayer::statistics(ConstMatrixView z, index_t tile, double epsilon) {
   const auto [j0, j1] = columns_of(tile);
-  const index_t m = z.rows;
-  for (index_t j = j0; j < j1; ++j) {
-    // Two passes (the mean, then the squares about it): no cancellation in E[z^2] - E[z]^2.
-    double sum = 0.0;
-    for (index_t r = 0; r < m; ++r) sum += z.data[r * z.rs + j];
-    const double mean = sum / double(m);
-    double squares = 0.0;
-    for (index_t r = 0; r < m; ++r) {
-      const double d = z.data[r * z.rs + j] - mean;
-      squares += d * d;
+  const index_t m = z.rows, n = j1 - j0;
+  double mean[kColumns] = {}, squares[kColumns] = {};
+  for (index_t r = 0; r < m; ++r) {
+    const float* row = z.data + r * z.rs + j0;
+    for (index_t j = 0; j < n; ++j) mean[j] += row[j];
+  }
+  for (index_t j = 0; j < n; ++j) mean[j] /= double(m);
+  // Two passes (the mean, then the squares about it): no cancellation in E[z^2] - E[z]^2.
+  for (index_t r = 0; r < m; ++r) {
+    const float* row = z.data + r * z.rs + j0;
+    for (index_t j = 0; j < n; ++j) {
+      const double d = row[j] - mean[j];
+      squares[j] += d * d;
     }
-    var_[j] = squares / double(m);
-    mean_[j] = float(mean);
-    inv_std_[j] = float(1.0 / std::sqrt(var_[j] + epsilon));
+  }
+  for (index_t j = 0; j < n; ++j) {
+    var_[j0 + j] = squares[j] / double(m);
+    mean_[j0 + j] = float(mean[j]);
+    inv_std_[j0 + j] = float(1.0 / std::sqrt(var_[j0 + j] + epsilon));
   }
 }
 
@@ -58,19 +66,23 @@ void BatchNormLayer::normalize(MatrixView z, index_t r0, index_t r1) {
 
 void BatchNormLayer::reduce_gradient(ConstMatrixView dy, index_t tile) {
   const auto [j0, j1] = columns_of(tile);
-  const index_t m = dy.rows;
-  for (index_t j = j0; j < j1; ++j) {
-    double sum = 0.0, sum_zhat = 0.0;
-    for (index_t r = 0; r < m; ++r) {
-      const double g = dy.data[r * dy.rs + j];
-      sum += g;
-      sum_zhat += g * double(zhat_[size_t(r * width_ + j)]);
+  const index_t m = dy.rows, n = j1 - j0;
+  double sum[kColumns] = {}, sum_zhat[kColumns] = {};
+  for (index_t r = 0; r < m; ++r) {
+    const float* row = dy.data + r * dy.rs + j0;
+    const float* zh = zhat_.data() + r * width_ + j0;
+    for (index_t j = 0; j < n; ++j) {
+      sum[j] += row[j];
+      sum_zhat[j] += double(row[j]) * double(zh[j]);
     }
-    grad_shift_[j] = float(sum);
-    grad_scale_[j] = float(sum_zhat);
-    coef_[j] = params_.scale[j] * inv_std_[j];  // read before the step updates scale
-    dy_mean_[j] = float(sum / double(m));
-    dyzhat_mean_[j] = float(sum_zhat / double(m));
+  }
+  for (index_t j = 0; j < n; ++j) {
+    const index_t c = j0 + j;
+    grad_shift_[c] = float(sum[j]);
+    grad_scale_[c] = float(sum_zhat[j]);
+    coef_[c] = params_.scale[c] * inv_std_[c];  // read before the step updates scale
+    dy_mean_[c] = float(sum[j] / double(m));
+    dyzhat_mean_[c] = float(sum_zhat[j] / double(m));
   }
 }
 

@@ -1,8 +1,8 @@
 """Regularisers and initialisations compared on one dataset: an MLP on 400 of
 scikit-learn's 8 x 8 digits (few enough rows that a 256-unit layer overfits), tested on
-the rest, plain and with L2, dropout, He initialisation and GELU; and a softmax
-classifier (no hidden layer: multinomial logistic regression) as the baseline.
-(Batch normalization joins this comparison once nnfast has it.)
+the rest, plain and with L2, dropout, batch normalization, He initialisation and GELU;
+and a softmax classifier (no hidden layer: multinomial logistic regression) as the
+baseline.
 
     python examples/regularization.py
 """
@@ -25,6 +25,7 @@ variants = {
     "MLP, no regularisation": MLPClassifier(alpha=0.0, **common),
     "MLP, L2 (alpha=0.1)": MLPClassifier(alpha=0.1, **common),
     "MLP, dropout=0.5": MLPClassifier(alpha=0.0, dropout=0.5, **common),
+    "MLP, batch norm": MLPClassifier(alpha=0.0, batch_norm=True, **common),
     "MLP, He initialisation": MLPClassifier(alpha=0.0, init="he_normal", **common),
     "MLP, GELU": MLPClassifier(alpha=0.0, activation="gelu", **common),
 }

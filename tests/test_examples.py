@@ -28,6 +28,7 @@ EXPECTED = {
     "regularization.py": [(r"softmax classifier .*test accuracy ([\d.]+)", lambda v: v >= 0.85),
                           (r"L2 \(alpha=0.1\) .*test accuracy ([\d.]+)", lambda v: v >= 0.9),
                           (r"dropout=0.5 .*test accuracy ([\d.]+)", lambda v: v >= 0.9),
+                          (r"batch norm .*test accuracy ([\d.]+)", lambda v: v >= 0.9),
                           (r"He initialisation .*test accuracy ([\d.]+)", lambda v: v >= 0.9),
                           (r"GELU .*test accuracy ([\d.]+)", lambda v: v >= 0.9)],
 }
