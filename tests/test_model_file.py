@@ -55,12 +55,16 @@ def variants(iris, diabetes):
                                  random_state=0), Xd, np.abs(yd)),
         "feature names": (MLPClassifier((5,), max_iter=5, random_state=0),
                           pd.DataFrame(X, columns=["a", "b", "c", "d"]), y),
+        "batch norm early stopping": (MLPClassifier((7, 5), batch_norm=True, solver="sgd",
+                                                    early_stopping=True, max_iter=5,
+                                                    random_state=0), X, y),
     }
 
 
 @pytest.mark.parametrize("name", [
     "multiclass adam", "string labels lbfgs", "binary sgd early stopping", "multilabel",
-    "bool labels", "int8 labels, NumPy-typed params", "float32 labels", "regressor multi-output", "poisson", "feature names"])
+    "bool labels", "int8 labels, NumPy-typed params", "float32 labels", "regressor multi-output", "poisson", "feature names",
+    "batch norm early stopping"])
 def test_round_trip_is_bitwise_and_continues_training(iris, diabetes, tmp_path, name):
     model, X, y = variants(iris, diabetes)[name]
     model.fit(X, y)
@@ -259,3 +263,27 @@ def test_thousands_of_mutated_files_never_crash_nor_load_silently_broken(iris, t
     print("mutated model files:", summary)
     assert summary["files"] == 3000 and summary["failures"] == 0, proc.stdout[-3000:]
     assert summary["rejected"] > 2000  # most mutations break the file; they must be caught
+
+
+def test_batch_norm_tensors_are_checked(iris, tmp_path):
+    X, y = iris
+    path = tmp_path / "bn.safetensors"
+    nnfast.save(MLPClassifier((5,), batch_norm=True, max_iter=3, random_state=0).fit(X, y), path)
+
+    def negative_variance(tensors):
+        tensors["running_vars.0"] = -np.abs(tensors["running_vars.0"])
+
+    def missing(tensors):
+        del tensors["batch_norm_shifts.0"]
+
+    def resized(tensors):
+        tensors["best_running_means.0"] = np.zeros(4, np.float32)
+
+    for edit, message in ((negative_variance, "negative variance"),
+                          (missing, "'batch_norm_shifts.0' is missing"),
+                          (resized, "best_running_means.0")):
+        broken = tmp_path / f"{edit.__name__}.safetensors"
+        broken.write_bytes(path.read_bytes())
+        resign(broken, edit)
+        with pytest.raises(ValueError, match=message):
+            nnfast.load(broken)
