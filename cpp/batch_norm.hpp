@@ -6,8 +6,8 @@
 //              variance's unbiased (times m / (m - 1), as PyTorch);
 //   predict:   the running statistics instead, which the estimators fold into W and b.
 // The batch statistics are unweighted (sample weights weigh the loss only, as in PyTorch
-// and Keras). A one-row batch normalizes to zhat = 0 (its variance is 0) and leaves the
-// running statistics as they are (PyTorch refuses such a batch).
+// and Keras). A one-row batch normalizes to zhat = 0 (its variance is 0): train_epoch
+// counts its loss and updates nothing, running statistics included (PyTorch refuses it).
 // Every reduction runs over the rows in order, in double, one column tile per task, so the
 // results are bitwise the same for any thread count; the per-element work is plain scalar
 // code compiled once, the same on every instruction set.

@@ -14,6 +14,7 @@ int threads_worth(index_t n, index_t in, index_t out) {
 }
 void apply_bias_activation(const GemmEpilogue& ep, const KernelTable& kernels, float* c,
                            index_t ldc, index_t i0, index_t j0, index_t m, index_t n) {
+  if (ep.scale) scale_columns(c, ldc, ep.scale + j0, m, n);
   kernels.bias_activation(Activation(ep.code), c, ldc, ep.data ? ep.data + j0 : nullptr,
                           ep.out ? ep.out + i0 * ep.ld_out + j0 : nullptr, ep.ld_out, m, n);
   if (ep.context) static_cast<const DropoutLayer*>(ep.context)->forward(c, ldc, i0, j0, m, n);
@@ -27,12 +28,20 @@ void apply_activation_grad(const GemmEpilogue& ep, const KernelTable& kernels, f
 }  // namespace
 
 GemmEpilogue bias_activation_epilogue(Activation act, const float* bias, MatrixView pre,
-                                      const DropoutLayer* dropout) {
+                                      const DropoutLayer* dropout, const float* column_scale) {
   GemmEpilogue ep{apply_bias_activation, bias, 0, int(act)};
   ep.out = pre.data;
   ep.ld_out = pre.ld;
   ep.context = dropout;
+  ep.scale = column_scale;
   return ep;
+}
+
+void scale_columns(float* c, index_t ldc, const float* scale, index_t m, index_t n) {
+  for (index_t i = 0; i < m; ++i) {
+    float* row = c + i * ldc;
+    for (index_t j = 0; j < n; ++j) row[j] *= scale[j];
+  }
 }
 
 GemmEpilogue activation_grad_epilogue(Activation act, const float* saved, index_t lds,

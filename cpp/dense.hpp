@@ -21,8 +21,13 @@ namespace nnfast {
 //                                              where derivative_reads_input(act))
 // With dropout (training), each also applies the layer's keep factors after the
 // activation (DropoutLayer::forward / backward); it must outlive the GEMM.
+// With column_scale (predict's batch norm, mlp.hpp's DenseParams), c[i][j] is first
+// multiplied by column_scale[j].
 GemmEpilogue bias_activation_epilogue(Activation act, const float* bias, MatrixView pre = {},
-                                      const DropoutLayer* dropout = nullptr);
+                                      const DropoutLayer* dropout = nullptr,
+                                      const float* column_scale = nullptr);
+// c[i][j] *= scale[j] over an m x n block (scale points at the block's first column).
+void scale_columns(float* c, index_t ldc, const float* scale, index_t m, index_t n);
 GemmEpilogue activation_grad_epilogue(Activation act, const float* saved, index_t lds,
                                       const DropoutLayer* dropout = nullptr);
 

@@ -43,6 +43,7 @@ struct GemmEpilogue {
   float* out = nullptr;  // a second output the epilogue may write (the pre-activation)
   index_t ld_out = 0;
   const void* context = nullptr;  // state that outlives the GEMM (the caller's)
+  const float* scale = nullptr;   // a per-column factor the epilogue may apply
 };
 
 // A copy of B (k x n) laid out as the driver packs it for the active table's micro-kernel:

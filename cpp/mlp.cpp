@@ -638,6 +638,14 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
       result.diverged = true;
       return result;
     }
+    double l2 = 0.0;
+    for (const auto& parts : l2_parts)
+      for (double v : parts) l2 += v;
+    const double batch_loss = (weighted_loss + 0.5 * alpha * l2) / sw_sum;
+    result.loss_sum += batch_loss * sw_sum;
+    // A one-row batch under batch norm has no variance to normalize by (PyTorch refuses
+    // it): its loss counts, but it updates nothing (its normalized units are all 0).
+    if (m < 2 && batch_norm.count() > 0) continue;
     const AdamStep step =
         adam ? adam_step(opt.learning_rate, opt.beta1, opt.beta2, opt.epsilon, ++*state.step)
              : AdamStep{};
@@ -645,11 +653,6 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
       u.adam = step, u.learning_rate = float(opt.learning_rate), u.scale = float(1.0 / sw_sum);
     weight_gradients(team, threads, net, buf, in, m, grad_w, grad_b, false, &updates);
     update_batch_norm(buf, batch_norm, opt, state, step, m, 2 * L, float(1.0 / sw_sum));
-    double l2 = 0.0;
-    for (const auto& parts : l2_parts)
-      for (double v : parts) l2 += v;
-    const double batch_loss = (weighted_loss + 0.5 * alpha * l2) / sw_sum;
-    result.loss_sum += batch_loss * sw_sum;
   }
   return result;
 }

@@ -18,6 +18,9 @@ struct DenseParams {
   float* w;  // (fan_in, fan_out), row-major
   float* b;  // (fan_out,)
   index_t fan_in, fan_out;
+  // Predict only, or null: z = (x W) * column_scale + b per unit, a batch-normalized layer
+  // at inference (batch_norm.hpp) with its statistics folded into column_scale and b.
+  const float* column_scale = nullptr;
 };
 
 struct Network {

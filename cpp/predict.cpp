@@ -40,7 +40,8 @@ bool forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m
     const DenseParams& p = net.layers[0];
     const MatrixView y = output_of(0);
     const CsrForwardTiles one_tile(y, X.csr, rows, {p.w, p.fan_in, p.fan_out, p.fan_out, 1},
-                                   p.b, net.activation_of(0), *csr_scratch, 1);
+                                   p.b, net.activation_of(0), *csr_scratch, 1, {}, nullptr,
+                                   p.column_scale);
     for (index_t t = 0; t < one_tile.count(); ++t) one_tile(t, 0);
     input = as_const(y);
     std::swap(a, b);
@@ -57,7 +58,9 @@ bool forward_chunk(const Network& net, const InputRows& X, index_t r0, index_t m
     const DenseParams& p = net.layers[l];
     const MatrixView y = output_of(l);
     const GemmTiles one_tile(y, input, {p.w, p.fan_in, p.fan_out, p.fan_out, 1}, 1.0f, 0.0f,
-                             bias_activation_epilogue(net.activation_of(l), p.b), 1,
+                             bias_activation_epilogue(net.activation_of(l), p.b, {}, nullptr,
+                                                      p.column_scale),
+                             1,
                              &packed[l]);
     one_tile(0, 0);
     input = as_const(y);

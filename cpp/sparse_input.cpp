@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dense.hpp"
 #include "kernel_table.hpp"
 #include "thread_pool.hpp"
 #include "threads.hpp"
@@ -104,10 +105,10 @@ constexpr index_t kRowGroupsPerThread = 4;
 CsrForwardTiles::CsrForwardTiles(MatrixView y, const CsrMatrix& x, RowSelection rows,
                                  ConstMatrixView w, const float* b, Activation act,
                                  CsrScratch& scratch, int threads, MatrixView pre,
-                                 const DropoutLayer* dropout)
+                                 const DropoutLayer* dropout, const float* column_scale)
     : y_(y), x_(x), rows_(rows), w_(w), b_(b), act_(act), scratch_(scratch),
       groups_(std::min<index_t>(rows.count, kRowGroupsPerThread * std::max(threads, 1))),
-      pre_(pre), dropout_(dropout) {}
+      pre_(pre), dropout_(dropout), column_scale_(column_scale) {}
 
 void CsrForwardTiles::operator()(index_t tile, int slot) const {
   const auto [r0, r1] = split(rows_.count, tile, groups_);
@@ -115,6 +116,7 @@ void CsrForwardTiles::operator()(index_t tile, int slot) const {
   active_kernels().csr_forward_rows(y_, x_, rows_, r0, r1, w_, scratch_.partial_of(slot),
                   gemm_blocking().kc);
   // The dense layer's epilogue, the same kernel: CSR and dense input give the same values.
+  if (column_scale_) scale_columns(y_.data + r0 * y_.ld, y_.ld, column_scale_, r1 - r0, y_.cols);
   active_kernels().bias_activation(act_, y_.data + r0 * y_.ld, y_.ld, b_,
                                    pre_.data ? pre_.data + r0 * pre_.ld : nullptr, pre_.ld,
                                    r1 - r0, y_.cols);

@@ -86,7 +86,8 @@ class CsrForwardTiles {
   // layer's bias_activation_epilogue.
   CsrForwardTiles(MatrixView y, const CsrMatrix& x, RowSelection rows, ConstMatrixView w,
                   const float* b, Activation act, CsrScratch& scratch, int threads,
-                  MatrixView pre = {}, const DropoutLayer* dropout = nullptr);
+                  MatrixView pre = {}, const DropoutLayer* dropout = nullptr,
+                  const float* column_scale = nullptr);
   index_t count() const { return groups_; }
   void operator()(index_t tile, int slot) const;
 
@@ -101,6 +102,7 @@ class CsrForwardTiles {
   index_t groups_;
   MatrixView pre_;
   const DropoutLayer* dropout_;
+  const float* column_scale_;  // predict's batch norm (bias_activation_epilogue), or null
 };
 
 // dw (x.cols, n) := X[rows]^T @ dz, or dw += X[rows]^T @ dz when accumulate; dz (m, n).

@@ -65,6 +65,8 @@ def oracle_sgd_epoch(Ws, bs, scales, shifts, activations, X, Y, order, batch, lr
             rates, seed, epoch = dropout
             keep = [ref.dropout_keep(r, seed, epoch, layer, rows, len(scales[layer]))
                     for layer, r in enumerate(rates)]
+        if len(rows) < 2:
+            continue  # a one-row batch updates nothing (train_epoch's rule)
         _, grads, stats = ref.batch_norm_network_step(*params, activations, X[rows], Y[rows],
                                                        keep=keep, epsilon=epsilon, alpha=alpha)
         for group, group_grads in zip(params, grads):
@@ -72,9 +74,8 @@ def oracle_sgd_epoch(Ws, bs, scales, shifts, activations, X, Y, order, batch, lr
                 group[j] = group[j] - lr * g
         m = len(rows)
         for layer, (mean, var) in enumerate(stats):
-            if m > 1:
-                means[layer] = (1 - momentum) * means[layer] + momentum * mean
-                variances[layer] = (1 - momentum) * variances[layer] + momentum * var * m / (m - 1)
+            means[layer] = (1 - momentum) * means[layer] + momentum * mean
+            variances[layer] = (1 - momentum) * variances[layer] + momentum * var * m / (m - 1)
     return (*params, means, variances)
 
 
@@ -143,8 +144,9 @@ def test_batch_norm_with_dropout_equals_the_oracle():
                 np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5)
 
 
-def test_a_one_row_batch_normalizes_to_the_shift_and_keeps_the_statistics():
-    """33 rows in batches of 16: the last batch has one row (PyTorch refuses it)."""
+def test_a_one_row_batch_updates_nothing():
+    """33 rows in batches of 16: the last batch has one row (PyTorch refuses it); it
+    changes no parameter and no statistic."""
     rng = np.random.default_rng(5)
     sizes = (6, 8, 3)
     Ws, bs, scales, shifts = network(rng, sizes)
@@ -158,8 +160,18 @@ def test_a_one_row_batch_normalizes_to_the_shift_and_keeps_the_statistics():
             np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5)
     two_batches = core_sgd_epoch(Ws, bs, scales, shifts, ("tanh",), X, Y, order[:32], 16, 0.1,
                                  0.0)
-    for a, b in zip(got[4] + got[5], two_batches[4] + two_batches[5]):  # running statistics
-        np.testing.assert_array_equal(a, b)
+    for ours, theirs in zip(got, two_batches):
+        for a, b in zip(ours, theirs):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_one_row_batches_are_refused_by_the_estimators(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="batches of 2 rows or more.*batch_size=1"):
+        MLPClassifier((8,), batch_norm=True, batch_size=1).fit(X, y)
+    clf = MLPClassifier((8,), batch_norm=True, max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match="with 1 training row"):
+        clf.partial_fit(X[:1], y[:1])
 
 
 def test_core_checks_the_batch_norm_arrays():
@@ -362,3 +374,36 @@ def test_assigned_arrays_are_checked(iris):
     clf.running_vars_ = [np.ones(8)]  # float64, as a user may assign: converted
     clf.fit(X, y)
     assert clf.running_vars_[0].dtype == np.float32
+
+
+def test_predict_names_bad_assigned_arrays(iris):
+    X, y = iris
+    clf = MLPClassifier((8,), batch_norm=True, max_iter=2, random_state=0).fit(X, y)
+    good = clf.predict_proba(X)
+    for name, value, message in (("running_vars_", [np.ones(1)], r"running_vars_\[0\] has shape"),
+                                 ("running_vars_", [-np.ones(8)], "negative variance"),
+                                 ("batch_norm_scales_", [], "one array per hidden layer"),
+                                 ("running_means_", None, "running_means_ must be a list")):
+        saved = getattr(clf, name)
+        setattr(clf, name, value)
+        with pytest.raises(ValueError, match=message):
+            clf.predict(X)
+        setattr(clf, name, saved)
+    del clf.batch_norm_shifts_
+    with pytest.raises(ValueError, match="batch_norm_shifts_"):
+        clf.predict(X)
+    clf.batch_norm_shifts_ = [np.zeros(8)]  # float64 of the right shape: used as it is
+    clf.running_means_ = [m.astype(np.float64) for m in clf.running_means_]
+    assert clf.predict_proba(X).shape == good.shape
+
+
+def test_save_refuses_a_changed_setting(iris, tmp_path):
+    X, y = iris
+    clf = MLPClassifier((8,), batch_norm=True, max_iter=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="batch_norm=False was changed since the fit"):
+        nnfast.save(clf.set_params(batch_norm=False), tmp_path / "m.safetensors")
+
+
+def test_an_epsilon_float32_cannot_hold_is_refused(iris):
+    with pytest.raises(ValueError, match="batch_norm_epsilon=1e-300 cannot be held in float32"):
+        MLPClassifier((8,), batch_norm=True, batch_norm_epsilon=1e-300).fit(*iris)

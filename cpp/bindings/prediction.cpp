@@ -64,9 +64,12 @@ class Predictor {
   Predictor(std::vector<Activation> hidden, Loss loss) : hidden_(std::move(hidden)), loss_(loss) {}
 
   // The network's output for X, in X's float dtype (float64 for float64 X, dense or CSR).
-  py::array operator()(const py::object& X, const py::list& coefs, const py::list& intercepts) {
+  // column_scales: none, or one float32 (fan_out,) array per hidden layer (DenseParams).
+  py::array operator()(const py::object& X, const py::list& coefs, const py::list& intercepts,
+                       const py::list& column_scales) {
     const char* fn = "Predictor";
-    const std::shared_ptr<const PreparedNetwork> prepared = network_for(coefs, intercepts);
+    const std::shared_ptr<const PreparedNetwork> prepared =
+        network_for(coefs, intercepts, column_scales);
     const Network& net = prepared->net;
     py::list keep;
     const InputRows rows = input_of(X, fn, keep);
@@ -89,18 +92,31 @@ class Predictor {
   // every array in them are unchanged, else checked anew. Runs with the GIL held, so
   // the cache is consistent; each call keeps its own shared_ptr to what it uses.
   std::shared_ptr<const PreparedNetwork> network_for(const py::list& coefs,
-                                                     const py::list& intercepts) {
+                                                     const py::list& intercepts,
+                                                     const py::list& scales) {
     std::vector<ArraySeen> seen;
-    seen.reserve(coefs.size() + intercepts.size() + 2);
-    seen.push_back(ArraySeen::of_list(coefs)), seen.push_back(ArraySeen::of_list(intercepts));
-    for (const auto& a : coefs) seen.push_back(ArraySeen::of(a));
-    for (const auto& a : intercepts) seen.push_back(ArraySeen::of(a));
+    seen.reserve(coefs.size() + intercepts.size() + scales.size() + 3);
+    for (const py::list* l : {&coefs, &intercepts, &scales}) {
+      seen.push_back(ArraySeen::of_list(*l));
+      for (const auto& a : *l) seen.push_back(ArraySeen::of(a));
+    }
     if (prepared_ && seen == seen_) return prepared_;
     auto prepared = std::make_shared<PreparedNetwork>();
     prepared->net = network(coefs, intercepts, hidden_, loss_, "Predictor", false);
-    prepared->held.append(coefs), prepared->held.append(intercepts);
-    for (const auto& a : coefs) prepared->held.append(a);
-    for (const auto& a : intercepts) prepared->held.append(a);
+    Network& net = prepared->net;
+    if (!scales.empty() && scales.size() + 1 != net.layers.size())
+      throw py::value_error(where("Predictor", "column_scales") + " needs one array per hidden "
+                            "layer (" + std::to_string(net.layers.size() - 1) + "), got " +
+                            std::to_string(scales.size()));
+    for (size_t l = 0; l < scales.size(); ++l) {
+      auto s = scales[l].cast<py::array>();
+      net.layers[l].column_scale = data_of(s, "Predictor", "column_scales[i]", 1);
+      require_shape(s, {net.layers[l].fan_out}, "Predictor", "column_scales[i]");
+    }
+    for (const py::list* l : {&coefs, &intercepts, &scales}) {
+      prepared->held.append(*l);
+      for (const auto& a : *l) prepared->held.append(a);
+    }
     prepared_ = std::move(prepared), seen_ = std::move(seen);
     return prepared_;
   }
@@ -129,7 +145,7 @@ void bind_prediction(py::module_& m) {
   py::class_<Predictor>(m, "Predictor")
       .def(py::init<std::vector<Activation>, Loss>(), py::arg("activations"), py::arg("loss"))
       .def("__call__", &Predictor::operator(), py::arg("X"), py::arg("coefs"),
-           py::arg("intercepts"));
+           py::arg("intercepts"), py::arg("column_scales") = py::list());
 }
 
 }  // namespace nnfast::bindings

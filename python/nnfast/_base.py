@@ -431,9 +431,9 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         if type(coefs) is not list or type(intercepts) is not list:
             coefs = as_parameter_list("coefs_", coefs)  # a tuple, as scikit-learn allows
             intercepts = as_parameter_list("intercepts_", intercepts)
-        coefs, intercepts = _batch_norm.fold(coefs, intercepts, self)
+        coefs, intercepts, scales = _batch_norm.for_predict(coefs, intercepts, self)
         try:
-            return self._predictor_of_fit()(X, coefs, intercepts)
+            return self._predictor_of_fit()(X, coefs, intercepts, scales)
         except (TypeError, ValueError):
             # Arrays _core cannot read (float64, Fortran order, byte-swapped: assigned by a
             # user) are converted; if none was, the error is about something else.
@@ -441,7 +441,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
                          as_parameter_list("intercepts_", intercepts))
             if all(a is b for a, b in zip(converted[0] + converted[1], coefs + intercepts)):
                 raise
-            return self._predictor_of_fit()(X, *converted)
+            return self._predictor_of_fit()(X, *converted, scales)
 
     def _is_plain_float_array(self, X):
         """The fast lane of predict (single-row latency is mostly validation): a 2-D

@@ -1,11 +1,11 @@
-"""batch_norm=True on the estimators: the fitted arrays, and the plain network that
-predict runs.
+"""batch_norm=True on the estimators: the fitted arrays, and the network predict runs.
 
 Every hidden layer is dense -> batch norm -> activation (Ioffe & Szegedy, 2015; PyTorch's
 ``nn.Linear`` -> ``nn.BatchNorm1d`` -> activation). Training (_core.train_epoch) normalizes
 with the batch's statistics and keeps running ones; predict uses the running statistics,
-which make batch norm an affine map per unit, so it is folded into the layer's W and b
-(``fold``) and the plain network predicts, bitwise as any other.
+which make batch norm an affine map per unit: ``z * factor + offset`` with z = x W, which
+the Predictor applies in its GEMM's store (``for_predict``: O(units) per call, nothing
+copied), and which ``fold`` writes into W and b for the full-batch validation loss.
 """
 
 import numpy as np
@@ -32,8 +32,9 @@ def initialize(estimator, hidden_widths):
 
 
 def is_fitted_with(estimator):
-    """Whether the fitted model normalizes (has the arrays)."""
-    return hasattr(estimator, ATTRIBUTES[0])
+    """Whether the fitted model normalizes (has any of the arrays: check() then requires
+    all of them)."""
+    return any(hasattr(estimator, name) for name in ATTRIBUTES)
 
 
 def arrays(estimator):
@@ -74,6 +75,48 @@ def restore(estimator, saved):
         setattr(estimator, name, [a.copy() for a in group])
 
 
+def _affine(estimator, intercepts):
+    """Per hidden layer, (factor, offset) in float64: batch norm at inference on z = x W,
+    ``z * factor + offset``; ValueError naming an array that is missing, misshapen or a
+    negative variance (assigned by a user: predict must not broadcast it silently)."""
+    groups = []
+    for name in ATTRIBUTES:
+        group = getattr(estimator, name, None)
+        if not isinstance(group, (list, tuple)) or len(group) != len(intercepts) - 1:
+            raise ValueError(f"{name} must be a list of one array per hidden layer "
+                             f"({len(intercepts) - 1}), got {type(group).__name__}"
+                             + (f" of {len(group)}" if isinstance(group, (list, tuple)) else ""))
+        groups.append(group)
+    eps = float(estimator.batch_norm_epsilon)
+    out = []
+    for i, (scale, shift, mean, var) in enumerate(zip(*groups)):
+        width = np.shape(intercepts[i])
+        arrays = [np.asarray(a, np.float64) for a in (scale, shift, mean, var)]
+        for name, a in zip(ATTRIBUTES, arrays):
+            if a.shape != width:
+                raise ValueError(f"{name}[{i}] has shape {a.shape}, expected {width}")
+        if (arrays[3] < 0).any():
+            raise ValueError(f"running_vars_[{i}] has a negative variance")
+        factor = arrays[0] / np.sqrt(arrays[3] + eps)
+        out.append((factor, (np.asarray(intercepts[i], np.float64) - arrays[2]) * factor
+                    + arrays[1]))
+    return out
+
+
+def for_predict(coefs, intercepts, estimator):
+    """(coefs, intercepts, column_scales) for the Predictor: without batch norm the first
+    two as they are and no scales; with it, each hidden layer's intercept replaced by its
+    offset and its factor as the column scale (float32; _affine's ValueErrors)."""
+    if not is_fitted_with(estimator):
+        return coefs, intercepts, []
+    intercepts = list(intercepts)
+    scales = []
+    for i, (factor, offset) in enumerate(_affine(estimator, intercepts)):
+        scales.append(factor.astype(np.float32))
+        intercepts[i] = offset.astype(np.float32)
+    return coefs, intercepts, scales
+
+
 def fold(coefs, intercepts, estimator):
     """The plain network (coefs, intercepts; float32 lists) that the batch-normalized one
     computes at predict: hidden layer i's W and b scaled per unit by
@@ -82,17 +125,11 @@ def fold(coefs, intercepts, estimator):
     coefs and intercepts themselves."""
     if not is_fitted_with(estimator):
         return coefs, intercepts
-    scales, shifts, means, variances = arrays(estimator)
-    eps = float(estimator.batch_norm_epsilon)
     coefs, intercepts = list(coefs), list(intercepts)
-    for i in range(len(coefs) - 1):
-        factor = np.asarray(scales[i], np.float64) / np.sqrt(
-            np.asarray(variances[i], np.float64) + eps)
-        w = np.asarray(coefs[i], np.float64) * factor
-        b = (np.asarray(intercepts[i], np.float64) - np.asarray(means[i], np.float64)) * factor
-        coefs[i] = np.ascontiguousarray(w, dtype=np.float32)
-        intercepts[i] = np.ascontiguousarray(b + np.asarray(shifts[i], np.float64),
-                                             dtype=np.float32)
+    for i, (factor, offset) in enumerate(_affine(estimator, intercepts)):
+        coefs[i] = np.ascontiguousarray(np.asarray(coefs[i], np.float64) * factor,
+                                        dtype=np.float32)
+        intercepts[i] = offset.astype(np.float32)
     return coefs, intercepts
 
 

@@ -16,7 +16,9 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # Hyperparameters the core holds in float32 (beta_1 and beta_2 are kept in double: the
 # core computes 1 - beta and Adam's bias correction from them in double).
-_FLOAT32_HYPERPARAMETERS = ("alpha", "learning_rate_init", "epsilon")
+# batch_norm_epsilon is held in double, but 1 / sqrt(var + eps) of a unit with no variance
+# must stay within float32.
+_FLOAT32_HYPERPARAMETERS = ("alpha", "learning_rate_init", "epsilon", "batch_norm_epsilon")
 
 
 def check_float32_hyperparameters(estimator):
@@ -37,7 +39,7 @@ def largest_magnitude(a):
     values = a.data if sp.issparse(a) else a
     if values.size == 0:
         return 0.0
-    return float(max(-values.min(), values.max()))
+    return float(np.abs(values).max())
 
 
 def scaling_hint(X, Y, sample_weight):

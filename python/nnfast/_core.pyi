@@ -161,7 +161,12 @@ def train_epoch(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
                 batch_size: int, alpha: float, optimizer: OptimizerConfig,
                 state1: Sequence[np.ndarray], state2: Sequence[np.ndarray],
                 step: np.ndarray, dropout: Sequence[float] = (), dropout_seed: int = 0,
-                epoch: int = 0) -> float:
+                epoch: int = 0, loss_parameter: float = 0.0,
+                batch_norm_scales: Sequence[np.ndarray] = (),
+                batch_norm_shifts: Sequence[np.ndarray] = (),
+                running_means: Sequence[np.ndarray] = (),
+                running_vars: Sequence[np.ndarray] = (), batch_norm_momentum: float = 0.1,
+                batch_norm_epsilon: float = 1e-5) -> float:
     """One pass of mini-batch training, scikit-learn's update rule, all in C++.
 
     coefs[i] (fan_in, fan_out), intercepts[i] (fan_out,): float32, updated in place.
@@ -175,7 +180,8 @@ def train_epoch(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
     order: (m,) int64 row indices of X in the order to visit (a permutation for shuffling,
        or a subset: early stopping's training rows). Batches are order[i:i+batch_size].
     state1/state2: optimizer state, one array per parameter in scikit-learn's order
-       (coefs..., intercepts...): adam m and v; sgd velocities and [] .
+       (coefs..., intercepts...), then batch norm's (scales..., shifts...): adam m and v;
+       sgd velocities and [] .
     step: int64 array of shape (1,): adam's t, incremented in place per batch.
     Per batch: loss_b = sum(sw*loss_i)/sum(sw) + 0.5*alpha*sum(||W||^2)/sum(sw) (weights
     before the update); grads (dW + alpha*W)/sum(sw), db/sum(sw); then the update.
@@ -190,6 +196,12 @@ def train_epoch(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
        the sample in row i of X being SplitMix64's, keyed by (dropout_seed, epoch, layer, i,
        j) (cpp/dropout.hpp): the same for any batch split or thread count. `epoch` must
        differ between epochs.
+    loss_parameter: huber's delta, quantile's q (the heads without one ignore it).
+    batch_norm_*, running_*: () or one float32 (fan_out,) array per hidden layer each:
+       batch normalization of every hidden layer between its dense product and its
+       activation (cpp/batch_norm.hpp; torch.nn.BatchNorm1d in training, with its momentum
+       and eps): scales and shifts trained (state after the layers'), running statistics
+       updated in place. A one-row batch counts its loss and updates nothing.
     """
 
 def predict(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
@@ -212,9 +224,12 @@ class Predictor:
 
     def __init__(self, activations: Sequence[Activation], loss: Loss) -> None: ...
     def __call__(self, X: Union[np.ndarray, CsrLike], coefs: Sequence[np.ndarray],
-                 intercepts: Sequence[np.ndarray]) -> np.ndarray:
+                 intercepts: Sequence[np.ndarray],
+                 column_scales: Sequence[np.ndarray] = ()) -> np.ndarray:
         """As predict(coefs, intercepts, activations, loss, X), but the result has X's
-        float dtype: float64 for float64 X (dense, or CSR data), else float32."""
+        float dtype: float64 for float64 X (dense, or CSR data), else float32.
+        column_scales: () or one float32 (fan_out,) array per hidden layer, whose z is then
+        (x W) * column_scales[i] + intercepts[i] (batch norm at inference, folded per unit)."""
 
 def loss_and_gradient(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
                       activations: Sequence[Activation], loss: Loss,

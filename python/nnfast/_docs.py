@@ -170,10 +170,13 @@ default='glorot_uniform'
         normalized by the mini-batch's mean and (biased) variance,
         ``(z - mean) / sqrt(var + batch_norm_epsilon)``, then scaled and shifted by
         the trained ``batch_norm_scales_`` and ``batch_norm_shifts_``; predict uses
-        the running statistics ``running_means_`` and ``running_vars_`` instead
-        (folded into each layer's weights, so it costs nothing more). The batch
-        statistics are unweighted (sample weights weigh the loss, as in PyTorch); a
-        one-row batch leaves the running statistics unchanged (PyTorch refuses it).
+        the running statistics ``running_means_`` and ``running_vars_`` instead (and
+        the current ``batch_norm_epsilon``), applied per unit in the layer's store.
+        The batch statistics are unweighted, as in PyTorch: sample weights weigh the
+        loss only, so a zero-weight row still moves its batch's statistics (a batch
+        whose weights sum to 0 is skipped whole, as always). Mini-batches need 2 rows
+        or more (ValueError for ``batch_size=1`` or a one-row ``partial_fit``); a
+        last batch of one row counts in the epoch's loss but updates nothing.
         Results are bitwise the same for any thread count. 'sgd' and 'adam' only; a
         warm start or partial_fit must keep the setting it was fitted with. nnfast
         only.

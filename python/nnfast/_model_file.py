@@ -112,6 +112,10 @@ def save(model, path):
         raise ValueError(f"hidden_layer_sizes={model.hidden_layer_sizes!r} was changed since "
                          f"the fit (the weights have hidden layers {fitted}): set it back "
                          "or refit before saving")
+    if bool(model.batch_norm) != _batch_norm.is_fitted_with(model):
+        raise ValueError(f"batch_norm={model.batch_norm!r} was changed since the fit (the "
+                         f"model was fitted {'without' if model.batch_norm else 'with'} batch "
+                         "norm): set it back or refit before saving")
     st_numpy, _ = _safetensors()
     tensors, metadata = _encode(model)
     metadata["checksum"] = checksum(metadata, tensors)
@@ -448,10 +452,9 @@ def _set_batch_norm(model, reader, widths):
     model._best_batch_norm = best
     try:
         _batch_norm.check(model, require_finite=False)
-        for group in best:
-            if not all_finite(group) or any((v < 0).any() for v in best[3]):
-                raise ValueError("the early-stopping snapshot holds NaN, infinity or a "
-                                 "negative variance")
+        if not all(all_finite(group) for group in best) or any((v < 0).any() for v in best[3]):
+            raise ValueError("the early-stopping snapshot holds NaN, infinity or a negative "
+                             "variance")
     except ValueError as e:
         raise ModelFileError(f"batch norm: {e}") from None
 

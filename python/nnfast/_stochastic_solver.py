@@ -102,6 +102,11 @@ class StochasticSolverMixin:
             raise ValueError("sample_weight is zero on every training row (those left "
                              "after the early-stopping split): there is nothing to fit.")
         batch_size = self._effective_batch_size(n_samples)
+        if _batch_norm.is_fitted_with(self) and batch_size < 2:
+            raise ValueError(
+                "batch_norm needs mini-batches of 2 rows or more (a one-row batch has no "
+                f"variance to normalize by; PyTorch's BatchNorm1d refuses it), got "
+                f"batch_size={self.batch_size!r} with {n_samples} training row(s)")
         sample_idx = np.arange(n_samples, dtype=np.int64)
         dropout = self._dropout_of_fit()
 
