@@ -1,15 +1,17 @@
 """nnfast vs PyTorch, scikit-learn and NumPy on the workloads W1-W7 of BENCHMARKS.md.
 
     python bench/compare.py [--quick] [--threads 2] [--passes 3] [--only WORKLOAD ...]
-                            [--isa NAME]
+                            [--isa NAME] [--update-committed]
 
 One process, every library pinned to the same thread count, synthetic data of the real
 shapes from a fixed seed, medians of side-by-side repeats. The whole set runs --passes
 times (3; 1 with --quick) and each row reports its median pass: on this shared VM a
 whole phase of a run can be 20-40% slower for every library alike, which the repeats
 within one workload (seconds apart) cannot see. The I rows run nnfast on every other
-instruction set this CPU has, raced against the run's own. Prints the Markdown table,
-writes bench/RESULTS.md and bench/results.png. W7 (memory) runs each fit in a fresh
+instruction set this CPU has, raced against the run's own. Prints the Markdown table and
+writes RESULTS.md and results.png into bench/.results/ (untracked); --update-committed
+writes them over the committed bench/RESULTS.md and bench/results.png instead (what the
+README cites: for a run meant to replace them). W7 (memory) runs each fit in a fresh
 subprocess of this script (``--rss-child``). --quick shrinks the sizes for a smoke run
 (the ratios are then only indicative).
 """
@@ -339,6 +341,9 @@ def main():
     parser.add_argument("--isa", choices=core.available_isas(),
                         help="nnfast's instruction set for the run (default: the widest this "
                              "CPU runs); the I rows (isa_block) race it against every other")
+    parser.add_argument("--update-committed", action="store_true",
+                        help="write bench/RESULTS.md and bench/results.png (the committed "
+                             "results) instead of bench/.results/")
     parser.add_argument("--rss-child", nargs=2, metavar=("IMPL", "DTYPE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -381,9 +386,12 @@ def main():
         f"machine included; CPU used by other processes over it: {load.cores():.2f} cores "
         f"on average (each row measured while others used > {NOISY} cores is marked noisy)")
     print(f"\n{table}\n\n{notes}\n\n{info}\n\nCommand: {command}")
-    write_results(os.path.join(HERE, "RESULTS.md"), table, notes, info, command)
-    plot(rows, os.path.join(HERE, "results.png"),
+    folder = HERE if args.update_committed else os.path.join(HERE, ".results")
+    os.makedirs(folder, exist_ok=True)
+    write_results(os.path.join(folder, "RESULTS.md"), table, notes, info, command)
+    plot(rows, os.path.join(folder, "results.png"),
          f"nnfast speedup, {cfg.threads} threads" + (" (quick)" if cfg.quick else ""))
+    print(f"Wrote {os.path.join(folder, 'RESULTS.md')} and results.png", file=sys.stderr)
 
 
 if __name__ == "__main__":

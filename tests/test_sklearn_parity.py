@@ -7,6 +7,7 @@ Where nnfast deliberately differs (see the estimators' docstrings) the test chec
 the documented difference instead.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -268,5 +269,8 @@ def test_verbose_output_matches_sklearn_format(iris, capsys):
     ours, theirs = lines[:3], lines[3:]
     assert len(ours) == len(theirs) == 3
     for mine, ref in zip(ours, theirs):
+        # scikit-learn's "Iteration k, loss = x", then nnfast's ", 0.001 s" (the epoch's time)
+        assert re.fullmatch(r"Iteration \d+, loss = [\d.]+, \d+\.\d{3} s", mine), mine
         assert mine.split("=")[0] == ref.split("=")[0]  # "Iteration k, loss "
-        assert_allclose(float(mine.split("=")[1]), float(ref.split("=")[1]), rtol=1e-5)
+        assert_allclose(float(mine.split("= ")[1].split(",")[0]), float(ref.split("=")[1]),
+                        rtol=1e-5)

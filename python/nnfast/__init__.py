@@ -10,6 +10,7 @@ import warnings as _warnings
 from . import _core, ops
 from ._model_file import load, save
 from ._multilayer_perceptron import MLPClassifier, MLPRegressor
+from ._onnx import register_onnx_converters, to_onnx
 from ._threads import MAX_THREADS, get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
@@ -25,7 +26,9 @@ __all__ = [
     "get_num_threads",
     "load",
     "ops",
+    "register_onnx_converters",
     "save",
     "set_num_threads",
+    "to_onnx",
     "__version__",
 ]

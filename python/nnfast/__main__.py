@@ -75,14 +75,15 @@ def info():
 
 
 def bench(extra_args=()):
-    # The benchmark lives in the source tree (bench/compare.py, issue #3), not in
-    # the installed package; it runs as its own process, next to its helpers.
+    # The benchmark lives in the source tree (bench/compare.py), not in the installed
+    # package; it runs as its own process, next to its helpers.
     candidates = [pathlib.Path.cwd() / "bench" / "compare.py",
                   pathlib.Path(__file__).resolve().parents[2] / "bench" / "compare.py"]
     script = next((c for c in candidates if c.is_file()), None)
     if script is None:
-        print("The benchmark is bench/compare.py in a source checkout of nnfast "
-              "(issue #3); run this from the repository root.", file=sys.stderr)
+        print("The benchmark is bench/compare.py in a source checkout of nnfast (it "
+              "is not installed with the package); run this from the repository root "
+              "of a clone.", file=sys.stderr)
         return 2
     print(f"running {script} {' '.join(extra_args)}", flush=True)
     return subprocess.call([sys.executable, str(script), *extra_args], cwd=script.parent)

@@ -98,9 +98,11 @@ _PARAMETERS = f"""\
         improvement that resets the ``n_iter_no_change`` counter.
 
     verbose : bool or int, default=False
-        Print ``Iteration %d, loss = %.8f`` per epoch (and the validation score
-        with early stopping). nnfast: 'lbfgs' prints one such line per
-        iteration too (scikit-learn prints nothing, #10236).
+        Print ``Iteration %d, loss = %.8f`` per epoch, then (nnfast) the epoch's
+        training time in seconds, ``, 0.012 s``; and the validation score with
+        early stopping, the validation loss with a validation set. nnfast: 'lbfgs'
+        prints one line per iteration too (scikit-learn prints nothing,
+        scikit-learn issue #10236).
 
     warm_start : bool, default=False
         Start the next ``fit`` from the current weights. ``loss_curve_`` and

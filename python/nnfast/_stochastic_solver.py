@@ -6,6 +6,7 @@ learning-rate schedule, warnings, verbose output) follows scikit-learn 1.9 line 
 line, so that one random_state visits the same batches in the same order.
 """
 
+import time
 import warnings
 
 import numpy as np
@@ -120,11 +121,13 @@ class StochasticSolverMixin:
                     # sample_idx in place applies the very same swaps (and copies less).
                     self._random_state.shuffle(sample_idx)
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
+                started = time.perf_counter()
                 summed_loss = self._train_one_epoch(X, Y, sample_weight, order, batch_size,
                                                     dropout)
+                seconds = time.perf_counter() - started
                 loss = summed_loss / total_weight
                 self._check_epoch_finite(loss, X, Y, sample_weight, incremental)
-                self._record_epoch(loss, n_samples)
+                self._record_epoch(loss, n_samples, seconds)
                 if loss_set is not None:
                     self._record_validation_loss(*loss_set)
                 if self._should_stop(validation) or incremental:
@@ -181,13 +184,14 @@ class StochasticSolverMixin:
         rows = slice(None) if train_idx is None else train_idx
         return float(sample_weight[rows].sum(dtype=np.float64))
 
-    def _record_epoch(self, loss, n_samples):
+    def _record_epoch(self, loss, n_samples, seconds):
         self.n_iter_ += 1
         self.loss_ = loss
         self.t_ += n_samples
         self.loss_curve_.append(loss)
         if self.verbose:
-            print("Iteration %d, loss = %.8f" % (self.n_iter_, loss))
+            # scikit-learn's line, then the epoch's training time (nnfast).
+            print("Iteration %d, loss = %.8f, %.3f s" % (self.n_iter_, loss, seconds))
 
     def _record_validation_loss(self, X_val, Y_val, sw_val):
         """The validation set's loss after this epoch: training's loss head, weighted
