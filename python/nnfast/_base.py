@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import assert_all_finite, check_is_fitted, validate_data
 
 from . import _batch_norm
+from ._callbacks import CallbackSupportMixin, FitTasks, with_callbacks
 from ._activations import activation_names, hidden_activations
 from ._checks import (
     as_parameter_list,
@@ -69,7 +70,8 @@ def _restored_value(value):
     return value
 
 
-class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEstimator, ABC):
+class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, LbfgsSolverMixin,
+                               BaseEstimator, ABC):
     """Base class of the MLP estimators; use MLPClassifier or MLPRegressor."""
 
     # scikit-learn 1.9's constraints, unchanged: the same InvalidParameterError at fit.
@@ -261,10 +263,15 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
         try:
             yield
         except BaseException:
+            # The callbacks' context of this call stays, for their teardown (with_callbacks).
+            running = {k: v for k, v in self.__dict__.items()
+                       if k in ("_callback_fit_ctx", "_skl_callbacks_to_teardown")}
             self.__dict__.clear()
             self.__dict__.update({k: _restored_value(v) for k, v in saved.items()})
+            self.__dict__.update(running)
             raise
 
+    @with_callbacks
     def _fit(self, X, y, sample_weight=None, incremental=False, validation=(None, None, None)):
         with self._unchanged_on_error():
             self._fit_unguarded(X, y, sample_weight, incremental, validation)
@@ -318,11 +325,26 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, LbfgsSolverMixin, BaseEsti
             self._prepare_stopping_bookkeeping()
 
         Y = as_float32(y)
+        tasks = self._fit_tasks(X, y, sample_weight, incremental)
+        tasks.begin()
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, y, sample_weight, incremental, validation)
+            self._fit_stochastic(X, Y, y, sample_weight, incremental, validation, tasks)
         else:
-            self._fit_lbfgs(X, Y, sample_weight)
+            self._fit_lbfgs(X, Y, sample_weight, tasks)
         self._prepare_predictor()
+        tasks.end()
+
+    def _fit_tasks(self, X, y, sample_weight, incremental):
+        """The callbacks' view of this call (_callbacks.FitTasks): none is made unless a
+        callback is set here or propagated by a meta-estimator."""
+        wanted = getattr(self, "_skl_callbacks", None) or hasattr(self, "_parent_callback_ctx")
+        if not wanted:
+            return FitTasks.none()
+        if is_classifier(self):  # the labels, as scorers compare predict with them
+            y = self._label_binarizer.inverse_transform(y)
+        elif y.shape[1] == 1:
+            y = y.ravel()
+        return FitTasks(self, X, y, sample_weight, 1 if incremental else self.max_iter)
 
     def _initialize(self, y, layer_units):
         """First fit (or a fit without warm_start): fresh weights and bookkeeping."""

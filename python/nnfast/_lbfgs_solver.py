@@ -18,7 +18,7 @@ from ._network import ParameterPacking, all_finite, hidden_codes
 class LbfgsSolverMixin:
     """`_fit_lbfgs`; mixed into BaseMultilayerPerceptron."""
 
-    def _fit_lbfgs(self, X, Y, sample_weight):
+    def _fit_lbfgs(self, X, Y, sample_weight, tasks=None):
         packing = ParameterPacking(self.coefs_, self.intercepts_)
         objective = self._lbfgs_objective(X, Y, sample_weight, packing)
         opt_res = scipy.optimize.minimize(
@@ -27,7 +27,7 @@ class LbfgsSolverMixin:
             method="L-BFGS-B",
             jac=True,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-            callback=self._lbfgs_progress_printer() if self.verbose else None,
+            callback=self._lbfgs_iteration_hook(packing, tasks),
         )
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = float(opt_res.fun)
@@ -55,13 +55,24 @@ class LbfgsSolverMixin:
 
         return loss_and_gradient
 
-    @staticmethod
-    def _lbfgs_progress_printer():
+    def _lbfgs_iteration_hook(self, packing, tasks):
+        """scipy's callback after each iteration: verbose's line, then the callbacks'
+        subtask (on the iterate's weights; StopIteration when one asks to stop). None
+        when neither is wanted."""
+        if not self.verbose and (tasks is None or tasks.context is None):
+            return None
         iteration = [0]
 
         # scipy passes the current OptimizeResult when the parameter has this name.
-        def print_progress(intermediate_result):
+        def after_iteration(intermediate_result):
             iteration[0] += 1
-            print("Iteration %d, loss = %.8f" % (iteration[0], intermediate_result.fun))
+            if self.verbose:
+                print("Iteration %d, loss = %.8f" % (iteration[0], intermediate_result.fun))
+            if tasks is not None and tasks.context is not None:
+                # The arrays hold the last point evaluated (maybe a line-search trial):
+                # the callbacks see the iterate.
+                packing.unpack_into(intermediate_result.x, self.coefs_, self.intercepts_)
+                if tasks.epoch_ended("iteration"):
+                    raise StopIteration
 
-        return print_progress
+        return after_iteration

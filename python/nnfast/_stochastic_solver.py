@@ -78,10 +78,12 @@ class StochasticSolverMixin:
         sw_val = None if sample_weight is None else sample_weight[val_idx]
         return X_val, y_val, sw_val
 
-    def _fit_stochastic(self, X, Y, y, sample_weight, incremental, validation_data=None):
+    def _fit_stochastic(self, X, Y, y, sample_weight, incremental, validation_data=None,
+                        tasks=None):
         """X: rows-contiguous float32/64; Y: float32 (n, n_outputs) targets for
         _core; y: the same targets as validated (used to score the validation set);
-        validation_data: fit's X_val as _base._validation_data checked it, or None."""
+        validation_data: fit's X_val as _base._validation_data checked it, or None;
+        tasks: the callbacks' (_callbacks.FitTasks), told of each epoch's end."""
         self._prepare_optimizer(incremental)
 
         train_idx, validation, loss_set = None, (None, None, None), None
@@ -130,7 +132,8 @@ class StochasticSolverMixin:
                 self._record_epoch(loss, n_samples, seconds)
                 if loss_set is not None:
                     self._record_validation_loss(*loss_set)
-                if self._should_stop(validation) or incremental:
+                stop_requested = tasks is not None and tasks.epoch_ended()
+                if self._should_stop(validation) or incremental or stop_requested:
                     break
                 if self.n_iter_ == self.max_iter:
                     warnings.warn(
