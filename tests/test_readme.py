@@ -1,5 +1,6 @@
 """The README's Python examples run as written (the README must always hold)."""
 
+import os
 import pathlib
 import re
 import warnings
@@ -20,6 +21,11 @@ def test_readme_has_examples_and_commands():
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # an example may write a file
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. ConvergenceWarning of a short example fit
-        exec(compile(BLOCKS[index], f"README example {index}", "exec"), {})
+    environment = dict(os.environ)  # dask's cluster sets OMP_NUM_THREADS=1 here
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. ConvergenceWarning of a short example fit
+            exec(compile(BLOCKS[index], f"README example {index}", "exec"), {})
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
