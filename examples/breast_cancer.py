@@ -1,4 +1,7 @@
-"""A 30-20-1 binary classifier (tanh hidden layer, logistic output) with its confusion
+"""Binary classification with a confusion matrix
+=============================================
+
+A 30-20-1 binary classifier (tanh hidden layer, logistic output) with its confusion
 matrix, on scikit-learn's bundled breast cancer data (it stands in for the classic
 41-20-1 QSAR biodegradation example, whose data is not bundled).
 

@@ -1,4 +1,7 @@
-"""The classic MNIST recipe (hidden layers 128 and 64, SGD with momentum 0.9, learning rate
+"""The classic MNIST recipe on digits
+==================================
+
+The classic MNIST recipe (hidden layers 128 and 64, SGD with momentum 0.9, learning rate
 0.01, batch 64, 5 epochs) on scikit-learn's bundled 8 x 8 digits (64 inputs: MNIST itself
 is not bundled).
 

@@ -1,4 +1,7 @@
-"""A two-layer network trained by hand with nnfast.ops (forward, backward, Adam), next to
+"""A two-layer network by hand with nnfast.ops
+===========================================
+
+A two-layer network trained by hand with nnfast.ops (forward, backward, Adam), next to
 its NumPy twin: the same steps give the same weights to float32 rounding, and the nnfast
 one is faster.
 

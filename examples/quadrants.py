@@ -1,4 +1,7 @@
-"""A 2-16-1 binary classifier on the same-sign quadrants (label = x1 * x2 > 0): binary
+"""Same-sign quadrants: a 2-16-1 binary classifier
+===============================================
+
+A 2-16-1 binary classifier on the same-sign quadrants (label = x1 * x2 > 0): binary
 cross-entropy (a logistic output) and Adam.
 
     python examples/quadrants.py

@@ -1,4 +1,7 @@
-"""Regression: an MLP on a noisy linear target with 10 features, and a 32-64-32-1 network
+"""Regression on linear and nonlinear targets
+==========================================
+
+Regression: an MLP on a noisy linear target with 10 features, and a 32-64-32-1 network
 on a nonlinear one.
 
     python examples/regression.py

@@ -1,4 +1,7 @@
-"""Regularisers and initialisations compared on one dataset: an MLP on 400 of
+"""Regularisers, batch norm and initialisations compared
+=====================================================
+
+Regularisers and initialisations compared on one dataset: an MLP on 400 of
 scikit-learn's 8 x 8 digits (few enough rows that a 256-unit layer overfits), tested on
 the rest, plain and with L2, dropout, batch normalization, He initialisation and GELU;
 and a softmax classifier (no hidden layer: multinomial logistic regression) as the

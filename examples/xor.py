@@ -1,4 +1,7 @@
-"""XOR: a perceptron (no hidden layer) cannot learn it, one hidden layer can.
+"""XOR: a perceptron fails, an MLP succeeds
+========================================
+
+XOR: a perceptron (no hidden layer) cannot learn it, one hidden layer can.
 
     python examples/xor.py
 """

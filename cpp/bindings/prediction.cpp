@@ -97,7 +97,9 @@ class Predictor {
     std::vector<ArraySeen> seen;
     seen.reserve(coefs.size() + intercepts.size() + scales.size() + 3);
     for (const py::list* l : {&coefs, &intercepts, &scales}) {
-      seen.push_back(ArraySeen::of_list(*l));
+      // No scales (no batch norm) is the same whichever empty list brings it: a new one
+      // per call must not cost a new check (one-row latency).
+      seen.push_back(l == &scales && l->empty() ? ArraySeen{nullptr} : ArraySeen::of_list(*l));
       for (const auto& a : *l) seen.push_back(ArraySeen::of(a));
     }
     if (prepared_ && seen == seen_) return prepared_;

@@ -33,8 +33,9 @@ def initialize(estimator, hidden_widths):
 
 def is_fitted_with(estimator):
     """Whether the fitted model normalizes (has any of the arrays: check() then requires
-    all of them)."""
-    return any(hasattr(estimator, name) for name in ATTRIBUTES)
+    all of them). A set operation on the instance's attributes: predict asks it on every
+    call (a hasattr per name cost one-row predict ~1.5 us)."""
+    return not estimator.__dict__.keys().isdisjoint(ATTRIBUTES)
 
 
 def arrays(estimator):
