@@ -38,6 +38,8 @@ this bound; it is the large per-batch and per-call buffers that this test guards
 
 import gc
 import os
+import subprocess
+import sys
 import time
 import warnings
 
@@ -169,3 +171,34 @@ def test_the_measurement_sees_a_leak_of_one_batch_per_iteration():
     report("control, one batch leaked per iteration", start, samples, time.perf_counter() - t0)
     assert samples[-1] > BOUND, f"a 12 MiB leak went unseen: samples {samples}"
     assert samples[-1] > 0.5 * ITERATIONS * leaked[0].nbytes
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fit_never_copies_x(dtype):
+    """Peak RSS growth of one epoch over a 32 MiB float64 (16 MiB float32) X, in a fresh
+    process, stays far below one copy of X (the input checks once made a temporary as
+    large as X: 366 MiB for W7's float64 X)."""
+    code = f"""
+import json, warnings
+import numpy as np
+import nnfast
+warnings.simplefilter("ignore")
+X = np.random.default_rng(0).standard_normal((20000, 200)).astype("{dtype}")
+y = np.arange(20000) % 10
+clf = nnfast.MLPClassifier((32,), max_iter=1, batch_size=256)
+clf.fit(X[:300], y[:300])  # first use: the library's own buffers and imports
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+before = peak()
+clf.fit(X, y)
+print(json.dumps(peak() - before))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    growth = int(result.stdout.strip().splitlines()[-1])
+    assert growth < 4 * 2**20, f"fit grew the peak RSS by {growth / 2**20:.1f} MiB"
