@@ -3,7 +3,7 @@
 
 Training and validation loss curves, saved as a picture with matplotlib: an MLP on
 scikit-learn's digits, fitted with a validation set of its own (fit's X_val / y_val),
-whose loss nnfast records each epoch (validation_loss_curve_) beside the training loss.
+whose loss nnfast records each epoch (``validation_loss_curve_``) beside the training loss.
 
     pip install matplotlib
     python examples/learning_curves.py [out.png]

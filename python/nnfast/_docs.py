@@ -10,9 +10,9 @@ _LOSS = """\
 default='squared_error'
         The loss minimised: *half* squared error (identity output), *half*
         Poisson deviance (exp output, a log link), or, nnfast only, the robust
-        losses of an identity output with d = prediction - y: 'absolute_error'
-        |d| (the median); 'huber' (Huber, 1964; PyTorch's ``HuberLoss``) d^2 / 2
-        for |d| <= ``delta``, else ``delta * (|d| - delta / 2)``; 'quantile' the
+        losses of an identity output with ``d = prediction - y``: 'absolute_error'
+        ``|d|`` (the median); 'huber' (Huber, 1964; PyTorch's ``HuberLoss``)
+        ``d^2 / 2`` for ``|d| <= delta``, else ``delta * (|d| - delta / 2)``; 'quantile' the
         pinball loss ``q max(-d, 0) + (1 - q) max(d, 0)`` of ``q = quantile``
         (scikit-learn's ``mean_pinball_loss``; the q-th conditional quantile).
         Summed over outputs. The early-stopping score stays R^2.
@@ -243,7 +243,7 @@ _ATTRIBUTES = """\
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when they are all strings.
 
     n_iter_ : int

@@ -397,6 +397,7 @@ def output_loss(z, y, loss="softmax_cross_entropy", sample_weight=None, *, delta
     - ``quantile`` (the pinball loss of scikit-learn's ``mean_pinball_loss``): ``p = z``,
       ``l_i = sum_j [q * max(y - z, 0) + (1 - q) * max(z - y, 0)]``, ``q = quantile``;
       ``dl/dz = 1 - q`` where ``z > y``, ``-q`` where ``z < y``
+
     (The subgradient at a kink, ``z == y``, is 0.)
 
     The log-losses clip ``p`` to ``[eps, 1 - eps]``, ``eps`` the float32 machine epsilon,
