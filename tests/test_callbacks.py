@@ -3,6 +3,7 @@ or L-BFGS iteration, each seeing the model as it stands after it; stop requests;
 under GridSearchCV; the calling thread; teardown after a failed fit."""
 
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -51,7 +52,8 @@ def test_each_epoch_sees_the_model_after_it(iris, solver):
     rec = Recorder()
     kw = dict(hidden_layer_sizes=(8,), solver=solver, random_state=0)
     clf = MLPClassifier(max_iter=6, **kw).set_callbacks(rec).fit(X, y)
-    epochs = [score for name, score, _ in rec.ends if name != "fit"]
+    # (L-BFGS's last iteration is begun but never run: it ends without data, score None)
+    epochs = [score for name, score, _ in rec.ends if name != "fit" and score is not None]
     assert len(epochs) == clf.n_iter_ and rec.ends[-1][0] == "fit" and rec.torn_down == 1
     for k in (1, 3):  # a fit of k epochs is the first k epochs of a longer one
         assert epochs[k - 1] == MLPClassifier(max_iter=k, **kw).fit(X, y).score(X, y)
@@ -63,12 +65,37 @@ def test_each_epoch_sees_the_model_after_it(iris, solver):
 def test_a_callback_can_stop_the_fit(iris, solver):
     X, y = iris
     kw = dict(hidden_layer_sizes=(8,), solver=solver, random_state=0)
-    clf = MLPClassifier(max_iter=50, **kw).set_callbacks(Recorder(stop_after=3)).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a requested stop is no convergence failure
+        clf = MLPClassifier(max_iter=50, **kw).set_callbacks(Recorder(stop_after=3)).fit(X, y)
     assert clf.n_iter_ == 3
     if solver == "adam":
         three = MLPClassifier(max_iter=3, **kw).fit(X, y)
         for a, b in zip(clf.coefs_, three.coefs_):
             np.testing.assert_array_equal(a, b)
+
+
+class BeginRecorder(Recorder):
+    def on_fit_task_begin(self, estimator, context, *, X=None, y=None, metadata=None,
+                          fitted_estimator=None):
+        if context.task_name == "epoch":
+            self.ends.append(("begin", len(fitted_estimator.loss_curve_), None))
+
+
+def test_an_epoch_begins_before_it_runs_and_kept_copies_stay_as_they_were(iris):
+    X, y = iris
+    rec = BeginRecorder()
+    MLPClassifier((8,), max_iter=3, random_state=0).set_callbacks(rec).fit(X, y)
+    assert [n for name, n, _ in rec.ends if name == "begin"] == [0, 1, 2]
+
+
+def test_scorers_see_the_users_sample_weight_not_the_class_weights(iris):
+    X, y = iris
+    monitor = callback_api.ScoringMonitor(scoring="accuracy")
+    clf = MLPClassifier((8,), max_iter=3, random_state=0, class_weight={0: 10.0, 1: 1.0, 2: 1.0})
+    clf.set_callbacks(monitor).fit(X, y)
+    fit_row = [r for r in monitor.get_logs().data if r["task_name"] == "fit"][0]
+    assert fit_row["accuracy"] == clf.score(X, y)
 
 
 def test_scoring_monitor_logs_every_epoch(diabetes):

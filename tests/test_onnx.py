@@ -65,16 +65,23 @@ def test_regressors_and_multi_output(diabetes, loss):
     Y = np.abs(y) / 100 if loss == "poisson" else np.c_[y, -y / 2] / 100
     reg = MLPRegressor(loss=loss, hidden_layer_sizes=(12,), batch_norm=True, max_iter=30,
                        random_state=0).fit(X, Y)
-    out = run(nnfast.to_onnx(reg, X[:1]), X)[0]
+    onx = nnfast.to_onnx(reg, X[:1])
+    declared = [d.dim_value for d in onx.graph.output[0].type.tensor_type.shape.dim]
+    assert declared[1] == reg.n_outputs_
+    out = run(onx, X)[0]
     np.testing.assert_allclose(out, reg.predict(X).reshape(len(X), -1), rtol=1e-5, atol=1e-5)
 
 
-def test_float64_input_gives_a_double_graph(iris):
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_float64_input_gives_a_double_graph(iris, multilabel):
     X, y = iris
+    if multilabel:
+        y = np.c_[y == 0, X[:, 0] > 5.8].astype(int)
     clf = MLPClassifier((8,), max_iter=30, random_state=0).fit(X, y)
     label, proba = run(nnfast.to_onnx(clf, X[:1], options={id(clf): {"zipmap": False}}), X)
     assert proba.dtype == np.float64
     np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(label, clf.predict(X))
 
 
 def test_a_pipeline_converts_with_skl2onnx_itself(iris):
@@ -97,6 +104,15 @@ def test_float_labels_export_as_int64_and_unfitted_models_are_refused(iris):
     check_classifier(MLPClassifier((4,), max_iter=5).fit(X, y + 1.0), X)
     with pytest.raises(NotFittedError):
         nnfast.to_onnx(MLPClassifier(), X[:1])
+
+
+def test_nocl_gives_class_indices(iris):
+    X, y = iris
+    X = X.astype(np.float32)
+    clf = MLPClassifier((8,), max_iter=30, random_state=0).fit(X, np.array(["a", "b", "c"])[y])
+    label, _ = run(nnfast.to_onnx(clf, X[:1], options={id(clf): {"zipmap": False,
+                                                                  "nocl": True}}), X)
+    np.testing.assert_array_equal(clf.classes_[label], clf.predict(X))
 
 
 def test_sparse_trained_models_export(iris):

@@ -25,7 +25,8 @@ def test_readme_example_runs(index, tmp_path, monkeypatch):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. ConvergenceWarning of a short example fit
-            exec(compile(BLOCKS[index], f"README example {index}", "exec"), {})
+            exec(compile(BLOCKS[index], f"README example {index}", "exec"),
+                 {"__name__": "__main__"})
     finally:
         os.environ.clear()
         os.environ.update(environment)

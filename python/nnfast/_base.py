@@ -302,6 +302,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         X = as_core_input(X)  # sparse: CSR, never densified
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X)
+        user_sample_weight = sample_weight  # what scorers weigh by (callbacks)
         per_class = self._class_weight_per_class(y, incremental)
         sample_weight = self._with_class_weight(per_class, y, sample_weight, X)
         if y.ndim == 1:
@@ -325,7 +326,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
             self._prepare_stopping_bookkeeping()
 
         Y = as_float32(y)
-        tasks = self._fit_tasks(X, y, sample_weight, incremental)
+        tasks = self._fit_tasks(X, y, user_sample_weight, incremental)
         tasks.begin()
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, y, sample_weight, incremental, validation, tasks)
@@ -344,7 +345,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
             y = self._label_binarizer.inverse_transform(y)
         elif y.shape[1] == 1:
             y = y.ravel()
-        return FitTasks(self, X, y, sample_weight, 1 if incremental else self.max_iter)
+        # L-BFGS begins one more iteration than it runs (scipy's callback comes after
+        # each); it ends empty, as in scikit-learn's LogisticRegression.
+        max_subtasks = 1 if incremental else self.max_iter + (self.solver == "lbfgs")
+        return FitTasks(self, X, y, sample_weight, max_subtasks)
 
     def _initialize(self, y, layer_units):
         """First fit (or a fit without warm_start): fresh weights and bookkeeping."""

@@ -2,7 +2,7 @@
 estimators: ``set_callbacks(ProgressBar(), ScoringMonitor(...))``.
 
 A fit is one task; each epoch ('sgd', 'adam') or L-BFGS iteration is one subtask, whose
-end hooks see a fitted copy of the estimator as it stands after it. Hooks run between
+begin hooks see a fitted copy of the estimator as it stands before it, and end hooks after. Hooks run between
 epochs, in the calling thread, never inside the C++ epoch. A callback's end hook may ask
 to stop: the fit then ends after that epoch, as if it had converged. Meta-estimators
 (GridSearchCV, Pipeline) propagate their auto-propagated callbacks (ProgressBar) to nnfast's
@@ -59,15 +59,24 @@ class FitTasks:
             self.context.call_on_fit_task_begin(estimator=self.estimator, X=self.X, y=self.y,
                                                 metadata=self.metadata)
 
-    def epoch_ended(self, task_name="epoch"):
-        """One finished subtask (its begin and end hooks both see its end state)."""
+    def subtask_begins(self, task_name="epoch"):
+        """An epoch (or iteration) starts: its begin hooks see the model before it."""
+        if self.context is None:
+            return
+        self.subtask = self.context.subcontext(task_name=task_name)
+        self.subtask.call_on_fit_task_begin(**self._hook_arguments())
+
+    def subtask_ended(self, ran=True):
+        """It ended: its end hooks see the model after it; True when one asks to stop.
+        ran=False: it never ran (L-BFGS's last one), so its hooks get no data."""
         if self.context is None:
             return False
-        sub = self.context.subcontext(task_name=task_name)
-        hooks = dict(estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
-                     reconstruction_attributes=self._fitted_attributes)
-        sub.call_on_fit_task_begin(**hooks)
-        return bool(sub.call_on_fit_task_end(**hooks))
+        arguments = self._hook_arguments() if ran else {"estimator": self.estimator}
+        return bool(self.subtask.call_on_fit_task_end(**arguments))
+
+    def _hook_arguments(self):
+        return dict(estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
+                    reconstruction_attributes=self._fitted_attributes)
 
     def end(self):
         if self.context is not None:
@@ -76,8 +85,12 @@ class FitTasks:
                 reconstruction_attributes=self._fitted_attributes)
 
     def _fitted_attributes(self):
-        """Copies of the arrays training changes in place (called lazily, only by hooks
-        that take the fitted estimator)."""
+        """Copies of what training changes in place or appends to (called lazily, only by
+        hooks that take the fitted estimator), so that a kept copy stays as it was."""
         est = self.estimator
-        return {name: [a.copy() for a in getattr(est, name)]
-                for name in _ARRAY_LISTS if hasattr(est, name)}
+        attributes = {name: [a.copy() for a in getattr(est, name)]
+                      for name in _ARRAY_LISTS if hasattr(est, name)}
+        for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
+            if isinstance(getattr(est, name, None), list):
+                attributes[name] = list(getattr(est, name))
+        return attributes

@@ -21,15 +21,24 @@ class LbfgsSolverMixin:
     def _fit_lbfgs(self, X, Y, sample_weight, tasks=None):
         packing = ParameterPacking(self.coefs_, self.intercepts_)
         objective = self._lbfgs_objective(X, Y, sample_weight, packing)
+        with_tasks = tasks is not None and tasks.context is not None
+        stopped = [False]
+        if with_tasks:
+            tasks.subtask_begins("iteration")
         opt_res = scipy.optimize.minimize(
             objective,
             packing.pack(self.coefs_, self.intercepts_),
             method="L-BFGS-B",
             jac=True,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-            callback=self._lbfgs_iteration_hook(packing, tasks),
+            callback=self._lbfgs_iteration_hook(packing, tasks, stopped),
         )
-        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        if with_tasks and not stopped[0]:
+            tasks.subtask_ended(ran=False)  # begun after the last iteration, never run
+        if stopped[0]:  # a callback's stop: no convergence warning, as for sgd and adam
+            self.n_iter_ = int(opt_res.nit)
+        else:
+            self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = float(opt_res.fun)
         packing.unpack_into(opt_res.x, self.coefs_, self.intercepts_)
         if not np.isfinite(self.loss_) or not all_finite(self.coefs_ + self.intercepts_):
@@ -55,10 +64,11 @@ class LbfgsSolverMixin:
 
         return loss_and_gradient
 
-    def _lbfgs_iteration_hook(self, packing, tasks):
+    def _lbfgs_iteration_hook(self, packing, tasks, stopped):
         """scipy's callback after each iteration: verbose's line, then the callbacks'
-        subtask (on the iterate's weights; StopIteration when one asks to stop). None
-        when neither is wanted."""
+        end of that iteration and begin of the next (on the iterate's weights;
+        StopIteration, and stopped[0] set, when one asks to stop). None when neither is
+        wanted."""
         if not self.verbose and (tasks is None or tasks.context is None):
             return None
         iteration = [0]
@@ -72,7 +82,9 @@ class LbfgsSolverMixin:
                 # The arrays hold the last point evaluated (maybe a line-search trial):
                 # the callbacks see the iterate.
                 packing.unpack_into(intermediate_result.x, self.coefs_, self.intercepts_)
-                if tasks.epoch_ended("iteration"):
+                if tasks.subtask_ended():
+                    stopped[0] = True
                     raise StopIteration
+                tasks.subtask_begins("iteration")
 
         return after_iteration

@@ -52,12 +52,18 @@ def register_onnx_converters():
 
     from ._multilayer_perceptron import MLPClassifier, MLPRegressor
 
+    def regressor_shapes(operator):
+        """skl2onnx's, then the output's width: n_outputs_ (skl2onnx declares 1)."""
+        calculate_linear_regressor_output_shapes(operator)
+        output = operator.outputs[0]
+        output.type = output.type.__class__([None, operator.raw_operator.n_outputs_])
+
     update_registered_converter(
         MLPClassifier, "NnfastMLPClassifier", calculate_linear_classifier_output_shapes,
-        _convert_classifier,
-        options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
-    update_registered_converter(MLPRegressor, "NnfastMLPRegressor",
-                                calculate_linear_regressor_output_shapes, _convert_regressor)
+        _convert_classifier, options={"zipmap": [True, False, "columns"],
+                                      "nocl": [False, True]})
+    update_registered_converter(MLPRegressor, "NnfastMLPRegressor", regressor_shapes,
+                                _convert_regressor)
     _REGISTERED = True
 
 
@@ -78,10 +84,14 @@ def to_onnx(model, X_sample, **kwargs):
     Returns
     -------
     onnx.ModelProto
-        The graph: a classifier's outputs are ``label`` (n,) and ``probabilities``
-        (skl2onnx's ZipMap list of dicts by default, or (n, n_classes) with
-        ``zipmap=False``); a regressor's ``variable`` (n, n_outputs). Run it with
-        onnxruntime: ``InferenceSession(m.SerializeToString())``.
+        The graph, with skl2onnx's outputs: a classifier's label (n,) and
+        probabilities (``output_label`` and ``output_probability``, a ZipMap list of
+        dicts, by default; ``label`` and ``probabilities``, (n, n_classes), with
+        ``options={id(clf): {"zipmap": False}}``); a regressor's ``variable``
+        (n, n_outputs). Run it with onnxruntime:
+        ``InferenceSession(m.SerializeToString())``. A float64 ``X_sample`` makes a
+        float64 graph; ONNX's ZipMap takes float32 only, so a classifier's float64
+        graph needs ``zipmap=False``.
 
     Raises
     ------
@@ -211,11 +221,18 @@ def _convert_classifier(scope, operator, container):
     else:
         container.add_node("Identity", [proba], proba_out,
                            name=scope.get_unique_operator_name("Identity"))
-    if y_type == "multilabel-indicator":
-        above = _node(scope, container, "Binarizer", [proba], "above", threshold=0.5,
-                      op_domain="ai.onnx.ml")
+    if y_type == "multilabel-indicator":  # Greater, not ai.onnx.ml's Binarizer (float only)
+        above = _node(scope, container, "Greater",
+                      [proba, _constant(scope, container, 0.5, dtype, "threshold")], "above")
         container.add_node("Cast", [above], label_out, to=onnx_proto.TensorProto.INT64,
                            name=scope.get_unique_operator_name("Cast"))
+        return
+    best = _node(scope, container, "ArgMax", [proba_out], "argmax", axis=1)
+    shape = _constant(scope, container, np.array([-1], np.int64),
+                      onnx_proto.TensorProto.INT64, "shape")
+    if container.get_options(model, dict(nocl=False))["nocl"]:  # labels as class indices
+        container.add_node("Reshape", [best, shape], label_out,
+                           name=scope.get_unique_operator_name("Reshape"))
         return
     classes = model.classes_
     if classes.dtype.kind in "biuf":  # float labels are integral (sklearn refuses others)
@@ -225,10 +242,7 @@ def _convert_classifier(scope, operator, container):
             [str(c).encode("utf-8") for c in classes])
     classes_name = scope.get_unique_variable_name("classes")
     container.add_initializer(classes_name, class_type, [len(values)], values.tolist())
-    best = _node(scope, container, "ArgMax", [proba_out], "argmax", axis=1)
     picked = _node(scope, container, "ArrayFeatureExtractor", [classes_name, best], "picked",
                    op_domain="ai.onnx.ml")
-    shape = _constant(scope, container, np.array([-1], np.int64),
-                      onnx_proto.TensorProto.INT64, "shape")
     container.add_node("Reshape", [picked, shape], label_out,
                        name=scope.get_unique_operator_name("Reshape"))

@@ -123,6 +123,8 @@ class StochasticSolverMixin:
                     # sample_idx in place applies the very same swaps (and copies less).
                     self._random_state.shuffle(sample_idx)
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
+                if tasks is not None:
+                    tasks.subtask_begins()
                 started = time.perf_counter()
                 summed_loss = self._train_one_epoch(X, Y, sample_weight, order, batch_size,
                                                     dropout)
@@ -132,7 +134,7 @@ class StochasticSolverMixin:
                 self._record_epoch(loss, n_samples, seconds)
                 if loss_set is not None:
                     self._record_validation_loss(*loss_set)
-                stop_requested = tasks is not None and tasks.epoch_ended()
+                stop_requested = tasks is not None and tasks.subtask_ended()
                 if self._should_stop(validation) or incremental or stop_requested:
                     break
                 if self.n_iter_ == self.max_iter:
