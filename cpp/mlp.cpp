@@ -300,7 +300,7 @@ MatrixView rows_of(MatrixView v, index_t r0, index_t r1) {
 void input_gradient_rows(const Network& net, StepBuffers& buf, index_t m,
                          const std::vector<DropoutLayer>& dropout, size_t top, size_t bottom,
                          index_t r0, index_t r1, int slot) {
-  for (size_t l = top; l >= bottom && l >= 1; --l) {
+  for (size_t l = top; l >= bottom; --l) {  // bottom >= 1: l never wraps
     const DenseParams& p = net.layers[l];
     const MatrixView dz = buf.delta_view(l, m), dprev = buf.delta_view(l - 1, m);
     const DropoutLayer tile_dropout =
@@ -414,20 +414,20 @@ void forward_and_input_gradients(Team& team, int threads, const Network& net,
   size_t bottom = chain_bottom(buf, L - 1);
   OutputAndInputGradientTiles tiles{net, buf, output, m, dropout, bottom};
   team.run(output.count(), tiles, threads);
-  while (L > 1 && buf.normalizes(bottom - 1)) {  // delta[b] holds dL/dy of layer b's norm
+  while (buf.normalizes(bottom - 1)) {  // delta[b] holds dL/dy of layer b's norm
     const size_t b = bottom - 1;
     BatchNormLayer& norm = *buf.norm[b];
     const MatrixView dy = buf.delta_view(b, m);
     team.run(norm.column_tiles(), [&](index_t tile, int) {
       norm.reduce_gradient(as_const(dy), tile);
     }, threads);
-    bottom = b >= 1 ? chain_bottom(buf, b) : 1;
+    bottom = chain_bottom(buf, b);  // b == 0: 1, and the chain below is empty
     team.run(chain_tiles(m), [&](index_t tile, int slot) {
       const auto [r0, r1] = chain_rows(tile, m);
       norm.input_gradient(dy, r0, r1);
-      if (b >= 1) input_gradient_rows(net, buf, m, dropout, b, bottom, r0, r1, slot);
+      input_gradient_rows(net, buf, m, dropout, b, bottom, r0, r1, slot);
     }, threads);
-    if (b == 0) break;
+    if (b == 0) break;  // layer 0's input needs no gradient
   }
 }
 

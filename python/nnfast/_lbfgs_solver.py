@@ -18,13 +18,11 @@ from ._network import ParameterPacking, all_finite, hidden_codes
 class LbfgsSolverMixin:
     """`_fit_lbfgs`; mixed into BaseMultilayerPerceptron."""
 
-    def _fit_lbfgs(self, X, Y, sample_weight, tasks=None):
+    def _fit_lbfgs(self, X, Y, sample_weight, tasks):
         packing = ParameterPacking(self.coefs_, self.intercepts_)
         objective = self._lbfgs_objective(X, Y, sample_weight, packing)
-        with_tasks = tasks is not None and tasks.context is not None
         stopped = [False]
-        if with_tasks:
-            tasks.subtask_begins("iteration")
+        tasks.subtask_begins("iteration")
         opt_res = scipy.optimize.minimize(
             objective,
             packing.pack(self.coefs_, self.intercepts_),
@@ -33,7 +31,7 @@ class LbfgsSolverMixin:
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
             callback=self._lbfgs_iteration_hook(packing, tasks, stopped),
         )
-        if with_tasks and not stopped[0]:
+        if not stopped[0]:
             tasks.subtask_ended(ran=False)  # begun after the last iteration, never run
         if stopped[0]:  # a callback's stop: no convergence warning, as for sgd and adam
             self.n_iter_ = int(opt_res.nit)
@@ -69,7 +67,7 @@ class LbfgsSolverMixin:
         end of that iteration and begin of the next (on the iterate's weights;
         StopIteration, and stopped[0] set, when one asks to stop). None when neither is
         wanted."""
-        if not self.verbose and (tasks is None or tasks.context is None):
+        if not self.verbose and tasks.context is None:
             return None
         iteration = [0]
 
@@ -78,7 +76,7 @@ class LbfgsSolverMixin:
             iteration[0] += 1
             if self.verbose:
                 print("Iteration %d, loss = %.8f" % (iteration[0], intermediate_result.fun))
-            if tasks is not None and tasks.context is not None:
+            if tasks.context is not None:
                 # The arrays hold the last point evaluated (maybe a line-search trial):
                 # the callbacks see the iterate.
                 packing.unpack_into(intermediate_result.x, self.coefs_, self.intercepts_)

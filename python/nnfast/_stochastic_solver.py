@@ -78,8 +78,7 @@ class StochasticSolverMixin:
         sw_val = None if sample_weight is None else sample_weight[val_idx]
         return X_val, y_val, sw_val
 
-    def _fit_stochastic(self, X, Y, y, sample_weight, incremental, validation_data=None,
-                        tasks=None):
+    def _fit_stochastic(self, X, Y, y, sample_weight, incremental, validation_data, tasks):
         """X: rows-contiguous float32/64; Y: float32 (n, n_outputs) targets for
         _core; y: the same targets as validated (used to score the validation set);
         validation_data: fit's X_val as _base._validation_data checked it, or None;
@@ -123,8 +122,7 @@ class StochasticSolverMixin:
                     # sample_idx in place applies the very same swaps (and copies less).
                     self._random_state.shuffle(sample_idx)
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
-                if tasks is not None:
-                    tasks.subtask_begins()
+                tasks.subtask_begins()
                 started = time.perf_counter()
                 summed_loss = self._train_one_epoch(X, Y, sample_weight, order, batch_size,
                                                     dropout)
@@ -134,7 +132,7 @@ class StochasticSolverMixin:
                 self._record_epoch(loss, n_samples, seconds)
                 if loss_set is not None:
                     self._record_validation_loss(*loss_set)
-                stop_requested = tasks is not None and tasks.subtask_ended()
+                stop_requested = tasks.subtask_ended()
                 if self._should_stop(validation) or incremental or stop_requested:
                     break
                 if self.n_iter_ == self.max_iter:
