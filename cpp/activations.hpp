@@ -52,14 +52,17 @@ constexpr bool derivative_reads_input(Activation act) {
 // The element math is cpp/kernels/activations.inc, over each instruction set's vectors
 // (vector_math.hpp: exp, tanh, logistic); these run the active kernel table's.
 
-// y = f(x), elementwise over n values; y == x (in place) is allowed.
+// y = f(x), elementwise over n values (float32 or float64); y == x (in place) is allowed.
 void activation_forward(Activation act, float* y, const float* x, index_t n);
+void activation_forward(Activation act, double* y, const double* x, index_t n);
 
 // dx = dy * f'(x), f' written through `saved`: the forward output y = f(x), or the input
 // x where derivative_reads_input(act). Through y: logistic y(1-y), tanh 1-y^2, relu
 // [y > 0], leaky_relu [y > 0] + 0.01 [y <= 0], elu [y > 0] + (y + 1) [y <= 0], identity 1.
 // dx == dy is allowed.
 void activation_backward(Activation act, float* dx, const float* dy, const float* saved,
+                         index_t n);
+void activation_backward(Activation act, double* dx, const double* dy, const double* saved,
                          index_t n);
 
 // Calls fn(std::integral_constant<Activation, A>) for the runtime value act: one switch,

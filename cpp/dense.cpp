@@ -15,14 +15,14 @@ int threads_worth(index_t n, index_t in, index_t out) {
 void apply_bias_activation(const GemmEpilogue& ep, const KernelTable& kernels, float* c,
                            index_t ldc, index_t i0, index_t j0, index_t m, index_t n) {
   if (ep.scale) scale_columns(c, ldc, ep.scale + j0, m, n);
-  kernels.bias_activation(Activation(ep.code), c, ldc, ep.data ? ep.data + j0 : nullptr,
+  kernels.f32.bias_activation(Activation(ep.code), c, ldc, ep.data ? ep.data + j0 : nullptr,
                           ep.out ? ep.out + i0 * ep.ld_out + j0 : nullptr, ep.ld_out, m, n);
   if (ep.context) static_cast<const DropoutLayer*>(ep.context)->forward(c, ldc, i0, j0, m, n);
 }
 
 void apply_activation_grad(const GemmEpilogue& ep, const KernelTable& kernels, float* c,
                            index_t ldc, index_t i0, index_t j0, index_t m, index_t n) {
-  kernels.activation_grad(Activation(ep.code), c, ldc, ep.data + i0 * ep.ld + j0, ep.ld, m, n);
+  kernels.f32.activation_grad(Activation(ep.code), c, ldc, ep.data + i0 * ep.ld + j0, ep.ld, m, n);
   if (ep.context) static_cast<const DropoutLayer*>(ep.context)->backward(c, ldc, i0, j0, m, n);
 }
 }  // namespace

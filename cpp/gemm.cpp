@@ -89,7 +89,7 @@ struct TileRect {
 // tile grid stays fixed).
 GemmBlocking blocking_for(const KernelTable& kt) {
   GemmBlocking blk = g_blocking;
-  blk.mc = ceil_div(blk.mc, kt.gemm_mr) * kt.gemm_mr;
+  blk.mc = ceil_div(blk.mc, kt.f32.gemm_mr) * kt.f32.gemm_mr;
   return blk;
 }
 
@@ -111,7 +111,7 @@ bool reads_b_in_place(index_t rows, const ConstMatrixView& b) {
 // thread pack all of a big A.)
 std::pair<index_t, index_t> tile_grid(index_t m, index_t n, const ConstMatrixView& b,
                                       bool b_packed, int threads, const KernelTable& kt) {
-  const index_t MR = kt.gemm_mr, NR = kt.gemm_nr;
+  const index_t MR = kt.f32.gemm_mr, NR = kt.f32.gemm_nr;
   const GemmBlocking blk = blocking_for(kt);
   const index_t panels = ceil_div(n, NR), strips = ceil_div(m, MR);
   std::pair<index_t, index_t> best{1, 1};
@@ -130,7 +130,7 @@ std::pair<index_t, index_t> tile_grid(index_t m, index_t n, const ConstMatrixVie
 // Tile (ti, tj) of a tm x tn grid over C (m x n).
 TileRect tile_rect(index_t m, index_t n, index_t tm, index_t tn, index_t ti, index_t tj,
                    const KernelTable& kt) {
-  const index_t MR = kt.gemm_mr, NR = kt.gemm_nr;
+  const index_t MR = kt.f32.gemm_mr, NR = kt.f32.gemm_nr;
   const index_t panels = ceil_div(n, NR), strips = ceil_div(m, MR);
   auto split = [](index_t total, index_t parts, index_t idx) {
     return std::pair<index_t, index_t>(total * idx / parts, total * (idx + 1) / parts);
@@ -151,9 +151,9 @@ void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, const Pac
   if (sh.r0 >= sh.r1 || sh.j0 >= sh.j1) return;
   if (k == 0) return scale_only(c, beta, ep, sh.r0, sh.r1, sh.j0, sh.j1, kernels);
 
-  const GemmMicroKernel kernel = kernels.gemm_kernel;
-  const GemmRowKernel row_kernel = kernels.gemm_row_kernel;
-  const index_t row_nr = kernels.gemm_row_nr, kRowPanels = row_nr / NR;
+  const GemmMicroKernel kernel = kernels.f32.gemm_kernel;
+  const GemmRowKernel row_kernel = kernels.f32.gemm_row_kernel;
+  const index_t row_nr = kernels.f32.gemm_row_nr, kRowPanels = row_nr / NR;
   const GemmBlocking blk = blocking_for(kernels);
   const index_t rows = sh.r1 - sh.r0, panels = ceil_div(sh.j1 - sh.j0, NR);
   // Packing B pays only when a panel is reused by several strips and B is not tiny: a few
@@ -226,8 +226,8 @@ void gemm_rect_for(MatrixView c, ConstMatrixView a, ConstMatrixView b, const Pac
 using GemmRect = void (*)(MatrixView, ConstMatrixView, ConstMatrixView, const PackedB*, float,
                           float, const GemmEpilogue&, const TileRect&, const KernelTable&);
 GemmRect gemm_rect_of(const KernelTable& kt) {
-  if (kt.gemm_mr == 6 && kt.gemm_nr == 16) return gemm_rect_for<6, 16>;
-  if (kt.gemm_mr == 12 && kt.gemm_nr == 32) return gemm_rect_for<12, 32>;
+  if (kt.f32.gemm_mr == 6 && kt.f32.gemm_nr == 16) return gemm_rect_for<6, 16>;
+  if (kt.f32.gemm_mr == 12 && kt.f32.gemm_nr == 32) return gemm_rect_for<12, 32>;
   return nullptr;
 }
 
@@ -243,7 +243,7 @@ void gemm_rect(MatrixView c, ConstMatrixView a, ConstMatrixView b, const PackedB
 
 PackedB::PackedB(ConstMatrixView b) {
   const KernelTable& kt = active_kernels();
-  k_ = b.rows, n_ = b.cols, kc_ = blocking_for(kt).kc, nr_ = kt.gemm_nr;
+  k_ = b.rows, n_ = b.cols, kc_ = blocking_for(kt).kc, nr_ = kt.f32.gemm_nr;
   panels_ = ceil_div(n_, nr_);
   const index_t bytes = ((k_ * panels_ * nr_ * index_t(sizeof(float)) + 63) / 64) * 64;
   data_.reset(static_cast<float*>(std::aligned_alloc(64, size_t(std::max<index_t>(bytes, 64)))));
@@ -301,9 +301,9 @@ GemmTiles::GemmTiles(MatrixView c, ConstMatrixView a, ConstMatrixView b, float a
     : c_(c), a_(a), b_(b), alpha_(alpha), beta_(beta), epilogue_(epilogue),
       kernels_(&active_kernels()), packed_b_(nullptr) {
   NNFAST_CHECK(gemm_rect_of(*kernels_) != nullptr, "gemm", "no GEMM driver for the ",
-               kernels_->gemm_mr, "x", kernels_->gemm_nr, " micro-kernel of '", kernels_->name,
+               kernels_->f32.gemm_mr, "x", kernels_->f32.gemm_nr, " micro-kernel of '", kernels_->name,
                "': add its instantiation to gemm_rect_of");
-  if (packed_b && packed_b->fits(b.rows, b.cols, blocking_for(*kernels_).kc, kernels_->gemm_nr))
+  if (packed_b && packed_b->fits(b.rows, b.cols, blocking_for(*kernels_).kc, kernels_->f32.gemm_nr))
     packed_b_ = packed_b;
   const bool empty = c.rows == 0 || c.cols == 0;
   const auto [tm, tn] = empty ? std::pair<index_t, index_t>{0, 0}
@@ -319,7 +319,7 @@ GemmTiles GemmTiles::whole_rows(MatrixView c, ConstMatrixView a, ConstMatrixView
   GemmTiles tiles(c, a, b, alpha, beta, epilogue, 1, packed_b);
   if (tiles.count() > 0)
     tiles.row_groups_ = std::min<index_t>(std::max(groups, 1),
-                                          ceil_div(c.rows, tiles.kernels_->gemm_mr));
+                                          ceil_div(c.rows, tiles.kernels_->f32.gemm_mr));
   return tiles;
 }
 

@@ -16,9 +16,11 @@
 
 namespace nnfast {
 
-using GemmMicroKernel = void (*)(index_t k, const float* a, index_t rs_a, index_t cs_a,
-                                 const float* b, index_t ldb, float* c, index_t ldc, float alpha,
-                                 float beta, index_t m, index_t n);
+template <class T>
+using GemmMicroKernelOf = void (*)(index_t k, const T* a, index_t rs_a, index_t cs_a,
+                                   const T* b, index_t ldb, T* c, index_t ldc, T alpha, T beta,
+                                   index_t m, index_t n);
+using GemmMicroKernel = GemmMicroKernelOf<float>;
 
 // The one-row kernel (single-sample inference, where an MR x NR tile has only NR / width
 // dependent FMA chains per panel and waits on FMA latency):
@@ -26,7 +28,9 @@ using GemmMicroKernel = void (*)(index_t k, const float* a, index_t rs_a, index_
 // B read in place (element (p, j) at b[p * ldb + j], all ROW_NR columns readable), C never
 // read when beta == 0. Each element gets the same FMA sequence as in the tile kernel, so
 // a row's result does not depend on which kernel computed it.
-using GemmRowKernel = void (*)(index_t k, const float* a, index_t cs_a, const float* b,
-                               index_t ldb, float* c, float alpha, float beta);
+template <class T>
+using GemmRowKernelOf = void (*)(index_t k, const T* a, index_t cs_a, const T* b, index_t ldb,
+                                 T* c, T alpha, T beta);
+using GemmRowKernel = GemmRowKernelOf<float>;
 
 }  // namespace nnfast

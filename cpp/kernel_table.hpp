@@ -1,5 +1,6 @@
-// One table of kernels per instruction set (BLIS's per-architecture context): the GEMM
-// micro-kernel and single-row kernel with their tile shape, the activation kernels (the
+// One table of kernels per instruction set (BLIS's per-architecture context), for each
+// element type (float32, float64): the GEMM micro-kernel and single-row kernel with their
+// tile shape, the activation kernels (the
 // dense layer's fused GEMM epilogues and the array kernels), the loss heads, the
 // optimizer updates and the CSR first-layer kernels. One table is active, chosen once (at first use) from the
 // CPU and NNFAST_ISA; the drivers (gemm.cpp, dense.cpp, activations.cpp, losses.cpp,
@@ -13,6 +14,7 @@
 // CMakeLists.txt and, for a new tile shape, one line in gemm.cpp's gemm_rect_of.
 #pragma once
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common.hpp"
@@ -25,40 +27,53 @@
 
 namespace nnfast {
 
-struct KernelTable {
-  const char* name;     // "generic", "avx2", "avx512": NNFAST_ISA's values
-  bool (*cpu_runs)();   // this CPU and OS can run the table's code
-  GemmMicroKernel gemm_kernel;   // a gemm_mr x gemm_nr tile
-  GemmRowKernel gemm_row_kernel;  // 1 x gemm_row_nr (a multiple of gemm_nr)
+// The kernels of one element type T (float32: the training step and predict; float64:
+// nnfast.ops on double arrays, the double training step to come). Both are instantiated
+// from the same bodies (cpp/kernels/*.inc) over Vec<T>.
+template <class T>
+struct ElementKernels {
+  GemmMicroKernelOf<T> gemm_kernel;   // a gemm_mr x gemm_nr tile
+  GemmRowKernelOf<T> gemm_row_kernel;  // 1 x gemm_row_nr (a multiple of gemm_nr)
   index_t gemm_mr, gemm_nr, gemm_row_nr;  // the GEMM driver packs and tiles for these
   // c[i][j] = act(c[i][j] + bias[j]) over an m x n block (bias may be null); z, unless
   // null, receives c[i][j] + bias[j] at z[i * ldz + j].
-  void (*bias_activation)(Activation act, float* c, index_t ldc, const float* bias, float* z,
-                          index_t ldz, index_t m, index_t n);
+  void (*bias_activation)(Activation act, T* c, index_t ldc, const T* bias, T* z, index_t ldz,
+                          index_t m, index_t n);
   // c[i][j] *= act'(.) through saved[i * lds + j]: the activation's output, or its input
   // where derivative_reads_input(act).
-  void (*activation_grad)(Activation act, float* c, index_t ldc, const float* saved,
-                          index_t lds, index_t m, index_t n);
-  void (*activation_forward)(Activation act, float* y, const float* x, index_t n);
-  void (*activation_backward)(Activation act, float* dx, const float* dy, const float* saved,
-                              index_t n);
+  void (*activation_grad)(Activation act, T* c, index_t ldc, const T* saved, index_t lds,
+                          index_t m, index_t n);
+  void (*activation_forward)(Activation act, T* y, const T* x, index_t n);
+  void (*activation_backward)(Activation act, T* dx, const T* dy, const T* saved, index_t n);
   // The output heads (losses.hpp): rows in float64, the same library calls everywhere.
-  void (*output_activation)(Loss loss, float* out, const float* z, index_t n, index_t k);
-  void (*loss_forward_backward)(Loss loss, float* grad, double* row_loss, const float* z,
-                                const float* y, const float* sw, index_t n, index_t k,
-                                double parameter);
-  void (*adam_update)(float* param, const float* grad, float* m, float* v, index_t n,
-                      const AdamStep& step, float alpha, float grad_scale);
-  void (*sgd_update)(float* param, const float* grad, float* velocity, index_t n,
-                     float learning_rate, float momentum, bool nesterov, float alpha,
-                     float grad_scale);
-  double (*sum_of_squares)(const float* x, index_t n);
+  void (*output_activation)(Loss loss, T* out, const T* z, index_t n, index_t k);
+  void (*loss_forward_backward)(Loss loss, T* grad, double* row_loss, const T* z, const T* y,
+                                const T* sw, index_t n, index_t k, double parameter);
+  void (*adam_update)(T* param, const T* grad, T* m, T* v, index_t n,
+                      const AdamStepOf<T>& step, T alpha, T grad_scale);
+  void (*sgd_update)(T* param, const T* grad, T* velocity, index_t n, T learning_rate,
+                     T momentum, bool nesterov, T alpha, T grad_scale);
+  double (*sum_of_squares)(const T* x, index_t n);
+};
+
+struct KernelTable {
+  const char* name;     // "generic", "avx2", "avx512": NNFAST_ISA's values
+  bool (*cpu_runs)();   // this CPU and OS can run the table's code
+  ElementKernels<float> f32;
+  ElementKernels<double> f64;
+  // The CSR first-layer kernels (float32 only).
   void (*csr_forward_rows)(MatrixView y, const CsrMatrix& x, RowSelection rows, index_t r0,
                            index_t r1, ConstMatrixView w, float* partial, index_t kc);
   void (*csr_gradient_features)(MatrixView dw, const CsrMatrix& x, RowSelection rows,
                                 ConstMatrixView dz, bool accumulate, index_t p0, index_t p1,
                                 index_t* column_end, index_t* entry_row, float* entry_value,
                                 float* partial, index_t kc);
+
+  template <class T>
+  const ElementKernels<T>& of() const {
+    if constexpr (std::is_same_v<T, float>) return f32;
+    else return f64;
+  }
 };
 
 // The active table. The first call chooses: NNFAST_ISA's table if this build has it and

@@ -30,13 +30,23 @@ void check_loss_parameter(const char* fn, Loss loss, double parameter) {
 
 // The bodies: cpp/kernels/losses.inc, compiled once per instruction set.
 void output_activation(Loss loss, float* out, const float* z, index_t n, index_t k) {
-  active_kernels().output_activation(loss, out, z, n, k);
+  active_kernels().f32.output_activation(loss, out, z, n, k);
+}
+
+void output_activation(Loss loss, double* out, const double* z, index_t n, index_t k) {
+  active_kernels().f64.output_activation(loss, out, z, n, k);
 }
 
 void loss_forward_backward(Loss loss, float* grad, double* row_loss, const float* z,
                            const float* y, const float* sw, index_t n, index_t k,
                            double parameter) {
-  active_kernels().loss_forward_backward(loss, grad, row_loss, z, y, sw, n, k, parameter);
+  active_kernels().f32.loss_forward_backward(loss, grad, row_loss, z, y, sw, n, k, parameter);
+}
+
+void loss_forward_backward(Loss loss, double* grad, double* row_loss, const double* z,
+                           const double* y, const double* sw, index_t n, index_t k,
+                           double parameter) {
+  active_kernels().f64.loss_forward_backward(loss, grad, row_loss, z, y, sw, n, k, parameter);
 }
 
 }  // namespace nnfast

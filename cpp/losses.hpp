@@ -25,16 +25,21 @@ const char* loss_name(Loss loss);
 
 // out (n, k) := f(z): softmax per row, sigmoid, identity or exp. out == z is allowed.
 void output_activation(Loss loss, float* out, const float* z, index_t n, index_t k);
+void output_activation(Loss loss, double* out, const double* z, index_t n, index_t k);
 
 // For rows of z (n, k) and targets y (n, k), all contiguous:
 //   row_loss[i] := loss of row i (summed over its k outputs, unweighted, float64);
 //   grad (n, k) := dloss/dz * sw[i]   (sw == nullptr means weight 1): (f(z) - y) for the
 //   canonical pairs; sign(z - y), clip(z - y, -delta, delta), and 1 - q or -q
 //   (z > y, z < y; 0 at z == y) for the robust ones.
-// Log-losses clip probabilities to [eps, 1 - eps] (float32 eps), as scikit-learn does.
+// Log-losses clip probabilities to [eps, 1 - eps] (eps of the element type), as
+// scikit-learn does.
 // parameter: huber's delta, quantile's q; unused by the others.
 void loss_forward_backward(Loss loss, float* grad, double* row_loss, const float* z,
                            const float* y, const float* sw, index_t n, index_t k,
+                           double parameter = 0.0);
+void loss_forward_backward(Loss loss, double* grad, double* row_loss, const double* z,
+                           const double* y, const double* sw, index_t n, index_t k,
                            double parameter = 0.0);
 
 }  // namespace nnfast

@@ -117,7 +117,7 @@ void CsrForwardTiles::operator()(index_t tile, int slot) const {
                   gemm_blocking().kc);
   // The dense layer's epilogue, the same kernel: CSR and dense input give the same values.
   if (column_scale_) scale_columns(y_.data + r0 * y_.ld, y_.ld, column_scale_, r1 - r0, y_.cols);
-  active_kernels().bias_activation(act_, y_.data + r0 * y_.ld, y_.ld, b_,
+  active_kernels().f32.bias_activation(act_, y_.data + r0 * y_.ld, y_.ld, b_,
                                    pre_.data ? pre_.data + r0 * pre_.ld : nullptr, pre_.ld,
                                    r1 - r0, y_.cols);
   if (dropout_) dropout_->forward(y_.data + r0 * y_.ld, y_.ld, r0, 0, r1 - r0, y_.cols);

@@ -138,18 +138,19 @@ def output_activation(z, loss):
     raise ValueError(loss)
 
 
-def loss_per_row(z, y, loss, parameter=0.0):
+def loss_per_row(z, y, loss, parameter=0.0, eps=EPS32):
     """l_i for each row of the pre-activation z (n, k) and target y (n, k).
 
-    Log-losses clip p to [eps, 1 - eps] (float32 eps), as scikit-learn does. Poisson is
+    Log-losses clip p to [eps, 1 - eps] (eps of the kernel's dtype: float32's by
+    default), as scikit-learn does. Poisson is
     half the deviance with its y-only constant, as scikit-learn writes it:
     xlogy(y, y / exp(z)) - y + exp(z), summed over outputs."""
     z, y = f64(z), f64(y)
     p = output_activation(z, loss)
     if loss == "softmax_cross_entropy":
-        return -xlogy(y, np.clip(p, EPS32, 1 - EPS32)).sum(axis=1)
+        return -xlogy(y, np.clip(p, eps, 1 - eps)).sum(axis=1)
     if loss == "logistic_cross_entropy":
-        p = np.clip(p, EPS32, 1 - EPS32)
+        p = np.clip(p, eps, 1 - eps)
         return -(xlogy(y, p) + xlogy(1 - y, 1 - p)).sum(axis=1)
     if loss == "squared_error":
         return 0.5 * ((z - y) ** 2).sum(axis=1)
@@ -179,10 +180,10 @@ def loss_derivative(z, y, loss, parameter=0.0):
     return np.where(d > 0, 1 - parameter, np.where(d < 0, -parameter, 0.0))
 
 
-def loss_forward_backward(z, y, loss, sample_weight=None, parameter=0.0):
+def loss_forward_backward(z, y, loss, sample_weight=None, parameter=0.0, eps=EPS32):
     """(sum_i sw_i l_i, grad = dl/dz * sw_i), as _core.loss_forward_backward."""
     sw = np.ones(len(z)) if sample_weight is None else f64(sample_weight)
-    total = float(sw @ loss_per_row(z, y, loss, parameter))
+    total = float(sw @ loss_per_row(z, y, loss, parameter, eps))
     grad = loss_derivative(z, y, loss, parameter) * sw[:, None]
     return total, grad
 

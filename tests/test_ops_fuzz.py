@@ -48,6 +48,9 @@ import _reference as ref
 from nnfast import _core, ops
 
 F32 = np.float32
+# The elementwise kernels take float32 or float64 (the first array chooses; the others
+# must match it); the GEMM and dense layers float32 only.
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 F32_MAX = float(np.finfo(F32).max)
 EPS = ref.EPS32
 SIZES = (0, 1, 5, 6, 7, 15, 16, 17, 31, 33, 48, 64, 65)
@@ -150,12 +153,12 @@ def enum_reasons(name, v, kind):
     return [f"{name}: unknown"]
 
 
-def array_reasons(name, a, shape=None, ndim=None, writable=False):
-    """Why ``a`` is not a float32, C-contiguous, aligned array of this shape (as ops._check
-    and the bindings' data_of require)."""
+def array_reasons(name, a, shape=None, ndim=None, writable=False, dtypes=(np.dtype(F32),)):
+    """Why ``a`` is not a C-contiguous, aligned array of one of ``dtypes`` and of this
+    shape (as ops._check and the bindings' data_of require)."""
     if not isinstance(a, np.ndarray):
         return [f"{name}: not an ndarray"]
-    if a.dtype != F32:
+    if a.dtype not in dtypes:
         return [f"{name}: dtype {a.dtype}"]
     r = []
     if not a.flags.c_contiguous:
@@ -175,6 +178,17 @@ def array_reasons(name, a, shape=None, ndim=None, writable=False):
 
 def usable(*arrays):
     return all(isinstance(a, np.ndarray) and a.dtype == F32 for a in arrays)
+
+
+def same_dtype(a):
+    """The dtypes allowed for the other arrays of an elementwise call whose first is ``a``."""
+    return (a.dtype,) if isinstance(a, np.ndarray) else (np.dtype(F32),)
+
+
+def single(a):
+    """Whether an elementwise call with first array ``a`` computes in float32 (its
+    scalars must then fit float32)."""
+    return not (isinstance(a, np.ndarray) and a.dtype == np.float64)
 
 
 def overlap_reasons(written, read):
@@ -417,9 +431,9 @@ def name_of(v, kind, default):
     return v if isinstance(v, str) and v in kind.__members__ else default
 
 
-def within(actual, expected, bound, what):
+def within(actual, expected, bound, what, dtype=F32):
     error = np.abs(np.asarray(actual, np.float64) - expected)
-    assert actual.dtype == F32, f"{what}: dtype {actual.dtype}"
+    assert actual.dtype == dtype, f"{what}: dtype {actual.dtype}"
     assert np.all(error <= bound), (
         f"{what}: max error {np.max(error, initial=0)}, worst excess {np.max(error - bound, initial=0)}")
 
@@ -584,14 +598,14 @@ def test_fuzz_activation_forward(data):
     activation = c.scalar("activation", "activation", ref.ACTIVATIONS)
     arrays = {"x": c.array("x", elementwise_shape(c), activation_values(c))}
     x = arrays["x"]
-    r = enum_reasons("activation", activation, _core.Activation) + array_reasons("x", x)
+    r = enum_reasons("activation", activation, _core.Activation) + array_reasons(
+        "x", x, dtypes=FLOATS)
 
     def check(result, s):
         assert result.shape == x.shape and result is not x
         act = name_of(activation, _core.Activation, None)
-        assert result.dtype == F32
         within(result, ref.activation(s["x"], act), ref.activation_error_bound(s["x"], act),
-               f"activation_forward {act}")
+               f"activation_forward {act}", x.dtype)
 
     run("activation_forward", lambda: ops.activation_forward(x, activation), arrays, r, (), check)
 
@@ -611,15 +625,16 @@ def test_fuzz_activation_backward(data):
               "y": c.array("y", shape, lambda s: ref.activation(gen(s), act).astype(F32))}
     c.apply_alias(arrays)
     dy, y = arrays["dy"], arrays["y"]
-    r = enum_reasons("activation", activation, _core.Activation) + array_reasons("dy", dy)
+    r = enum_reasons("activation", activation, _core.Activation) + array_reasons(
+        "dy", dy, dtypes=FLOATS)
     if not r:
-        r += array_reasons("y", y, dy.shape)
+        r += array_reasons("y", y, dy.shape, dtypes=same_dtype(dy))
 
     def check(result, s):
-        assert result.shape == dy.shape
+        assert result.shape == dy.shape and result.dtype == dy.dtype
         expected = s["dy"] * ref.activation_grad_from_output(s["y"], act)
         within(result, expected, 4 * EPS * (np.abs(expected) + np.abs(s["dy"])),
-               f"activation_backward {act}")
+               f"activation_backward {act}", dy.dtype)
 
     run("activation_backward", lambda: ops.activation_backward(dy, y, activation), arrays, r, (),
         check)
@@ -638,15 +653,16 @@ def test_fuzz_activation_backward_through_input(data):
               "x": c.array("x", shape, activation_values(c))}
     c.apply_alias(arrays)
     dy, x = arrays["dy"], arrays["x"]
-    r = enum_reasons("activation", activation, _core.Activation) + array_reasons("dy", dy)
+    r = enum_reasons("activation", activation, _core.Activation) + array_reasons(
+        "dy", dy, dtypes=FLOATS)
     if not r:
-        r += array_reasons("x", x, dy.shape)
+        r += array_reasons("x", x, dy.shape, dtypes=same_dtype(dy))
 
     def check(result, s):
-        assert result.shape == dy.shape
+        assert result.shape == dy.shape and result.dtype == dy.dtype
         expected = s["dy"] * ref.activation_derivative(s["x"], act)
         within(result, expected, 4 * EPS * (np.abs(expected) + np.abs(s["dy"])),
-               f"activation_backward {act}")
+               f"activation_backward {act}", dy.dtype)
 
     run("activation_backward", lambda: ops.activation_backward(dy, None, activation, x=x),
         arrays, r, (), check)
@@ -659,12 +675,12 @@ def test_fuzz_output_activation(data):
     loss = c.scalar("loss", "loss", ref.LOSSES)
     arrays = {"z": c.array("z", c.dims(2), lambda s: c.normal(s, 2.0))}
     z = arrays["z"]
-    r = enum_reasons("loss", loss, _core.Loss) + array_reasons("z", z, ndim=2)
+    r = enum_reasons("loss", loss, _core.Loss) + array_reasons("z", z, ndim=2, dtypes=FLOATS)
     if not r and z.shape[1] == 0:
         r.append("z has no columns")
 
     def check(result, s):
-        assert result.shape == z.shape and result.dtype == F32
+        assert result.shape == z.shape and result.dtype == z.dtype
         head = name_of(loss, _core.Loss, None)
         # test_activations' 8 eps is for 7 columns; a softmax also divides by a float32 sum
         # of k terms, whose rounding grows with k (as in ref.gemm_error_bound's k + 3).
@@ -706,18 +722,19 @@ def loss_case(c, fn, loss, names):
     arrays = {z_name: c.array(z_name, (n, k), lambda s: c.rng.uniform(-2, 2, s)),
               y_name: c.array(y_name, (n, k), targets),
               "sample_weight": c.array("sample_weight", (n,), weights_gen(c)) if give_sw else None}
-    if c.alias == "read_same" and head == "poisson" and usable(arrays[z_name]):
+    if c.alias == "read_same" and head == "poisson" and isinstance(arrays[z_name], np.ndarray) \
+            and arrays[z_name].dtype in FLOATS:
         arrays[z_name] = np.abs(arrays[z_name])  # y = z: counts must be >= 0
     c.apply_alias(arrays)
     z, y, sw = arrays[z_name], arrays[y_name], arrays["sample_weight"]
 
-    r = enum_reasons("loss", loss, _core.Loss) + array_reasons(z_name, z, ndim=2)
+    r = enum_reasons("loss", loss, _core.Loss) + array_reasons(z_name, z, ndim=2, dtypes=FLOATS)
     if not r:
-        r += array_reasons(y_name, y, z.shape)
+        r += array_reasons(y_name, y, z.shape, dtypes=same_dtype(z))
         if not r and z.shape[0] == 0:
             r.append("no rows")
         if not r and sw is not None:
-            r += array_reasons("sample_weight", sw, (z.shape[0],))
+            r += array_reasons("sample_weight", sw, (z.shape[0],), dtypes=same_dtype(z))
             if not r:
                 w64 = sw.astype(np.float64)
                 if not np.isfinite(w64).all() or (w64 < 0).any() or not w64.sum() > 0:
@@ -732,7 +749,7 @@ def loss_case(c, fn, loss, names):
         total, expected_grad = ref.loss_forward_backward(s[z_name], s[y_name], head, sws)
         weight_sum = len(s[z_name]) if sws is None else sws.sum()
         np.testing.assert_allclose(mean, total / weight_sum, rtol=1e-6, err_msg=f"{fn} {head} mean")
-        assert grad.dtype == F32 and grad.shape == z.shape
+        assert grad.dtype == z.dtype and grad.shape == z.shape
         # f(z) - y cancels where f(z) ~ y: the error bound is in units of |f(z)| + |y|
         # (one float32 rounding of each, a few ulps), not of the difference.
         sw64 = np.ones(len(grad)) if sws is None else sws.astype(np.float64)
@@ -794,10 +811,12 @@ def test_fuzz_adam_update(data):
              "grad_scale": c.scalar("grad_scale", "real32", (1.0, 1.0, 1 / 32, 0.5))}
     p, g, m, v = (arrays[k] for k in ("param", "grad", "m", "v"))
 
-    r = array_reasons("param", p, writable=True)
+    r = array_reasons("param", p, writable=True, dtypes=FLOATS)
     if not r:
-        r += array_reasons("grad", g, p.shape) + array_reasons("m", m, p.shape, writable=True) + \
-            array_reasons("v", v, p.shape, writable=True)
+        same = same_dtype(p)
+        r += array_reasons("grad", g, p.shape, dtypes=same) + \
+            array_reasons("m", m, p.shape, writable=True, dtypes=same) + \
+            array_reasons("v", v, p.shape, writable=True, dtypes=same)
     step = hyper["step"]
     if isinstance(step, numbers.Integral) and not isinstance(step, (bool, np.bool_)):
         if int(step) < 1:
@@ -807,9 +826,10 @@ def test_fuzz_adam_update(data):
     else:
         r.append("step: not an int")
     for name in ("learning_rate", "beta1", "beta2", "epsilon", "alpha", "grad_scale"):
-        r += real_reasons(name, hyper[name], name not in ("beta1", "beta2"))
+        r += real_reasons(name, hyper[name], single(p) and name not in ("beta1", "beta2"))
     eps = hyper["epsilon"]
-    if is_real(eps) and not real_reasons("epsilon", eps, True) and not np.float32(eps) > 0:
+    eps_type = np.float32 if single(p) else np.float64
+    if is_real(eps) and not real_reasons("epsilon", eps, single(p)) and not eps_type(eps) > 0:
         r.append("epsilon <= 0")
     for name in ("beta1", "beta2"):
         if is_real(hyper[name]) and not real_reasons(name, hyper[name]) and \
@@ -847,11 +867,13 @@ def test_fuzz_sgd_update(data):
              "grad_scale": c.scalar("grad_scale", "real32", (1.0, 1.0, 0.25))}
     p, g, vel = arrays["param"], arrays["grad"], arrays["velocity"]
 
-    r = array_reasons("param", p, writable=True)
+    r = array_reasons("param", p, writable=True, dtypes=FLOATS)
     if not r:
-        r += array_reasons("grad", g, p.shape) + array_reasons("velocity", vel, p.shape, writable=True)
+        same = same_dtype(p)
+        r += array_reasons("grad", g, p.shape, dtypes=same) + \
+            array_reasons("velocity", vel, p.shape, writable=True, dtypes=same)
     for name in ("learning_rate", "momentum", "alpha", "grad_scale"):
-        r += real_reasons(name, hyper[name], True)
+        r += real_reasons(name, hyper[name], single(p))
     r += flag_reasons("nesterov", hyper["nesterov"])
     if not r:
         r += overlap_reasons({"param": p, "velocity": vel}, {"grad": g})
@@ -902,7 +924,7 @@ def test_bug_softmax_cross_entropy_error_names_output_loss():
     """Bug D (fixed): softmax_cross_entropy's errors read '[output_loss] z ...' (neither
     the function nor its argument 'logits')."""
     y = np.ones((3, 2), F32)
-    assert_rejected_properly(lambda: ops.softmax_cross_entropy(y.astype(np.float64), y),
+    assert_rejected_properly(lambda: ops.softmax_cross_entropy(y.astype(np.float16), y),
                              "softmax_cross_entropy", "logits")
 
 

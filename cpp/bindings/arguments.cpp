@@ -219,13 +219,6 @@ BatchNormConfig batch_norm_of(py::list scales, py::list shifts, py::list running
   return config;
 }
 
-const float* optional_weights(std::optional<py::array>& sw, index_t n, const char* fn) {
-  if (!sw) return nullptr;
-  const float* p = data_of(*sw, fn, "sample_weight", 1);
-  require_shape(*sw, {n}, fn, "sample_weight");
-  return p;
-}
-
 namespace {
 bool overlap(const py::array& a, const py::array& b) {
   if (a.nbytes() == 0 || b.nbytes() == 0) return false;

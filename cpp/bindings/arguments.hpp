@@ -57,6 +57,18 @@ T* data_of(py::array& a, const char* fn, const char* name, int ndim, bool writab
   return static_cast<T*>(writable ? a.mutable_data() : const_cast<void*>(a.data()));
 }
 
+// Calls body(T()) with T the element type of `a`, float32 or float64 (TypeError naming the
+// argument otherwise): the elementwise kernels of nnfast.ops take either, and data_of<T>
+// then requires every other array of the call to have the same one.
+template <class Body>
+void with_element_type(const py::array& a, const char* fn, const char* name, Body&& body) {
+  if (a.dtype().equal(py::dtype::of<double>())) return body(double());
+  if (!a.dtype().equal(py::dtype::of<float>()))
+    throw py::type_error(where(fn, name) + " must be float32 or float64, got " +
+                         std::string(py::str(a.dtype())));
+  body(float());
+}
+
 // A float32 C-contiguous matrix (transposed view when `trans`), and a writable one.
 ConstMatrixView matrix(py::array& a, const char* fn, const char* name, bool trans = false);
 MatrixView out_matrix(py::array& a, const char* fn, const char* name);
@@ -83,7 +95,13 @@ std::vector<float*> like_params(py::list arrays, const Network& net, const char*
 BatchNormConfig batch_norm_of(py::list scales, py::list shifts, py::list running_means,
                               py::list running_vars, double momentum, double epsilon,
                               const Network& net, const char* fn);
-// sample_weight: null, or n float32 weights.
-const float* optional_weights(std::optional<py::array>& sw, index_t n, const char* fn);
+// sample_weight: null, or n weights of T.
+template <class T = float>
+const T* optional_weights(std::optional<py::array>& sw, index_t n, const char* fn) {
+  if (!sw) return nullptr;
+  const T* p = data_of<T>(*sw, fn, "sample_weight", 1);
+  require_shape(*sw, {n}, fn, "sample_weight");
+  return p;
+}
 
 }  // namespace nnfast::bindings

@@ -118,62 +118,73 @@ void bind_kernels(py::module_& m) {
           py::arg("accumulate") = false);
   }
 
+  // The elementwise kernels: float32 or float64, the type of their first array.
   m.def("activation_forward", [](py::array x, Activation act, py::array out) {
     const char* fn = "activation_forward";
-    const float* xp = data_of(x, fn, "x", -1);
-    float* op = data_of(out, fn, "out", -1, true);
-    elementwise_same_shape(x, out, fn, "out");
-    require_no_overlap(fn, {{"out", out}}, {{"x", x}});
-    py::gil_scoped_release release;
-    activation_forward(act, op, xp, index_t(x.size()));
+    with_element_type(x, fn, "x", [&](auto type) {
+      using T = decltype(type);
+      const T* xp = data_of<T>(x, fn, "x", -1);
+      T* op = data_of<T>(out, fn, "out", -1, true);
+      elementwise_same_shape(x, out, fn, "out");
+      require_no_overlap(fn, {{"out", out}}, {{"x", x}});
+      py::gil_scoped_release release;
+      activation_forward(act, op, xp, index_t(x.size()));
+    });
   }, py::arg("x"), py::arg("activation"), py::arg("out"));
 
   m.def("activation_backward", [](py::array dy, py::array saved, Activation act, py::array out) {
     const char* fn = "activation_backward";
-    const float* dyp = data_of(dy, fn, "dy", -1);
-    const float* sp = data_of(saved, fn, "saved", -1);
-    float* op = data_of(out, fn, "out", -1, true);
-    elementwise_same_shape(dy, saved, fn, "saved");
-    elementwise_same_shape(dy, out, fn, "out");
-    require_no_overlap(fn, {{"out", out}}, {{"dy", dy}, {"saved", saved}});
-    py::gil_scoped_release release;
-    activation_backward(act, op, dyp, sp, index_t(dy.size()));
+    with_element_type(dy, fn, "dy", [&](auto type) {
+      using T = decltype(type);
+      const T* dyp = data_of<T>(dy, fn, "dy", -1);
+      const T* sp = data_of<T>(saved, fn, "saved", -1);
+      T* op = data_of<T>(out, fn, "out", -1, true);
+      elementwise_same_shape(dy, saved, fn, "saved");
+      elementwise_same_shape(dy, out, fn, "out");
+      require_no_overlap(fn, {{"out", out}}, {{"dy", dy}, {"saved", saved}});
+      py::gil_scoped_release release;
+      activation_backward(act, op, dyp, sp, index_t(dy.size()));
+    });
   }, py::arg("dy"), py::arg("saved"), py::arg("activation"), py::arg("out"));
 
   m.def("output_activation", [](py::array z, Loss loss, py::array out) {
     const char* fn = "output_activation";
-    const float* zp = data_of(z, fn, "z", 2);
-    require_outputs(z, fn);
-    float* op = data_of(out, fn, "out", 2, true);
-    require_shape(out, {index_t(z.shape(0)), index_t(z.shape(1))}, fn, "out");
-    require_no_overlap(fn, {{"out", out}}, {{"z", z}});
-    py::gil_scoped_release release;
-    output_activation(loss, op, zp, z.shape(0), z.shape(1));
+    with_element_type(z, fn, "z", [&](auto type) {
+      using T = decltype(type);
+      const T* zp = data_of<T>(z, fn, "z", 2);
+      require_outputs(z, fn);
+      T* op = data_of<T>(out, fn, "out", 2, true);
+      require_shape(out, {index_t(z.shape(0)), index_t(z.shape(1))}, fn, "out");
+      require_no_overlap(fn, {{"out", out}}, {{"z", z}});
+      py::gil_scoped_release release;
+      output_activation(loss, op, zp, z.shape(0), z.shape(1));
+    });
   }, py::arg("z"), py::arg("loss"), py::arg("out"));
 
   m.def("loss_forward_backward", [](py::array z, py::array y, Loss loss, py::array grad,
                                     std::optional<py::array> sw, double loss_parameter) {
     const char* fn = "loss_forward_backward";
     check_loss_parameter(fn, loss, loss_parameter);
-    const float* zp = data_of(z, fn, "z", 2);
-    const index_t n = z.shape(0), k = z.shape(1);
-    require_outputs(z, fn);
-    const float* yp = data_of(y, fn, "y", 2);
-    require_shape(y, {n, k}, fn, "y");
-    float* gp = data_of(grad, fn, "grad", 2, true);
-    require_shape(grad, {n, k}, fn, "grad");
-    const float* swp = optional_weights(sw, n, fn);
-    if (sw)
-      require_no_overlap(fn, {{"grad", grad}}, {{"z", z}, {"y", y}, {"sample_weight", *sw}});
-    else
-      require_no_overlap(fn, {{"grad", grad}}, {{"z", z}, {"y", y}});
-    std::vector<double> row_loss(static_cast<size_t>(n));
     double total = 0.0;
-    {
+    with_element_type(z, fn, "z", [&](auto type) {
+      using T = decltype(type);
+      const T* zp = data_of<T>(z, fn, "z", 2);
+      const index_t n = z.shape(0), k = z.shape(1);
+      require_outputs(z, fn);
+      const T* yp = data_of<T>(y, fn, "y", 2);
+      require_shape(y, {n, k}, fn, "y");
+      T* gp = data_of<T>(grad, fn, "grad", 2, true);
+      require_shape(grad, {n, k}, fn, "grad");
+      const T* swp = optional_weights<T>(sw, n, fn);
+      if (sw)
+        require_no_overlap(fn, {{"grad", grad}}, {{"z", z}, {"y", y}, {"sample_weight", *sw}});
+      else
+        require_no_overlap(fn, {{"grad", grad}}, {{"z", z}, {"y", y}});
+      std::vector<double> row_loss(static_cast<size_t>(n));
       py::gil_scoped_release release;
       loss_forward_backward(loss, gp, row_loss.data(), zp, yp, swp, n, k, loss_parameter);
-      for (index_t i = 0; i < n; ++i) total += (swp ? swp[i] : 1.0) * row_loss[size_t(i)];
-    }
+      for (index_t i = 0; i < n; ++i) total += (swp ? double(swp[i]) : 1.0) * row_loss[size_t(i)];
+    });
     return total;
   }, py::arg("z"), py::arg("y"), py::arg("loss"), py::arg("grad"), py::arg("sample_weight") = py::none(),
      py::arg("loss_parameter") = 0.0);
@@ -191,38 +202,44 @@ void bind_kernels(py::module_& m) {
   }, py::arg("arrays"));
 
   m.def("adam_update", [](py::array param, py::array grad, py::array mm, py::array v, std::int64_t step,
-                          double lr, double beta1, double beta2, double eps, float alpha, float scale) {
+                          double lr, double beta1, double beta2, double eps, double alpha, double scale) {
     const char* fn = "adam_update";
-    float* p = data_of(param, fn, "param", -1, true);
-    const float* g = data_of(grad, fn, "grad", -1);
-    float* mp = data_of(mm, fn, "m", -1, true);
-    float* vp = data_of(v, fn, "v", -1, true);
-    elementwise_same_shape(param, grad, fn, "grad");
-    elementwise_same_shape(param, mm, fn, "m");
-    elementwise_same_shape(param, v, fn, "v");
-    NNFAST_CHECK(step >= 1, fn, "step must be >= 1, got ", step);
-    require_no_overlap(fn, {{"param", param}, {"m", mm}, {"v", v}}, {{"grad", grad}});
-    const AdamStep s = adam_step(lr, beta1, beta2, eps, step);
-    py::gil_scoped_release release;
-    adam_update(p, g, mp, vp, index_t(param.size()), s, alpha, scale);
+    with_element_type(param, fn, "param", [&](auto type) {
+      using T = decltype(type);
+      T* p = data_of<T>(param, fn, "param", -1, true);
+      const T* g = data_of<T>(grad, fn, "grad", -1);
+      T* mp = data_of<T>(mm, fn, "m", -1, true);
+      T* vp = data_of<T>(v, fn, "v", -1, true);
+      elementwise_same_shape(param, grad, fn, "grad");
+      elementwise_same_shape(param, mm, fn, "m");
+      elementwise_same_shape(param, v, fn, "v");
+      NNFAST_CHECK(step >= 1, fn, "step must be >= 1, got ", step);
+      require_no_overlap(fn, {{"param", param}, {"m", mm}, {"v", v}}, {{"grad", grad}});
+      const AdamStepOf<T> s = adam_step<T>(lr, beta1, beta2, eps, step);
+      py::gil_scoped_release release;
+      adam_update(p, g, mp, vp, index_t(param.size()), s, T(alpha), T(scale));
+    });
   }, py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::kw_only(), py::arg("step"),
      py::arg("learning_rate"), py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
-     py::arg("epsilon") = 1e-8, py::arg("alpha") = 0.0f, py::arg("grad_scale") = 1.0f);
+     py::arg("epsilon") = 1e-8, py::arg("alpha") = 0.0, py::arg("grad_scale") = 1.0);
 
-  m.def("sgd_update", [](py::array param, py::array grad, py::array vel, float lr, float momentum,
-                         bool nesterov, float alpha, float scale) {
+  m.def("sgd_update", [](py::array param, py::array grad, py::array vel, double lr, double momentum,
+                         bool nesterov, double alpha, double scale) {
     const char* fn = "sgd_update";
-    float* p = data_of(param, fn, "param", -1, true);
-    const float* g = data_of(grad, fn, "grad", -1);
-    float* vp = data_of(vel, fn, "velocity", -1, true);
-    elementwise_same_shape(param, grad, fn, "grad");
-    elementwise_same_shape(param, vel, fn, "velocity");
-    require_no_overlap(fn, {{"param", param}, {"velocity", vel}}, {{"grad", grad}});
-    py::gil_scoped_release release;
-    sgd_update(p, g, vp, index_t(param.size()), lr, momentum, nesterov, alpha, scale);
+    with_element_type(param, fn, "param", [&](auto type) {
+      using T = decltype(type);
+      T* p = data_of<T>(param, fn, "param", -1, true);
+      const T* g = data_of<T>(grad, fn, "grad", -1);
+      T* vp = data_of<T>(vel, fn, "velocity", -1, true);
+      elementwise_same_shape(param, grad, fn, "grad");
+      elementwise_same_shape(param, vel, fn, "velocity");
+      require_no_overlap(fn, {{"param", param}, {"velocity", vel}}, {{"grad", grad}});
+      py::gil_scoped_release release;
+      sgd_update(p, g, vp, index_t(param.size()), T(lr), T(momentum), nesterov, T(alpha), T(scale));
+    });
   }, py::arg("param"), py::arg("grad"), py::arg("velocity"), py::kw_only(), py::arg("learning_rate"),
-     py::arg("momentum") = 0.0f, py::arg("nesterov") = false, py::arg("alpha") = 0.0f,
-     py::arg("grad_scale") = 1.0f);
+     py::arg("momentum") = 0.0, py::arg("nesterov") = false, py::arg("alpha") = 0.0,
+     py::arg("grad_scale") = 1.0);
 }
 
 }  // namespace nnfast::bindings

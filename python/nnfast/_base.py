@@ -4,12 +4,16 @@ name so the two can be read side by side. The solvers live in _stochastic_solver
 and _lbfgs_solver.py, the array-level work in _network.py.
 """
 
+from __future__ import annotations
+
 import copy
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -30,6 +34,19 @@ from ._activations import ACTIVATIONS
 from ._initializers import INITIALIZERS, init_layer
 from ._network import OUTPUT_HEADS, as_core_input, as_float32, hidden_dropout, predictor
 from ._stochastic_solver import StochasticSolverMixin
+
+if TYPE_CHECKING:
+    import scipy.sparse
+    from typing_extensions import Self
+
+    # What X may be: anything NumPy reads as a 2-D array (lists, DataFrames) or a scipy
+    # sparse matrix or array.
+    MatrixLike = Union[ArrayLike, scipy.sparse.spmatrix, scipy.sparse.sparray]
+
+# Where the Sphinx documentation (docs/) is to be hosted: the planned address, not yet
+# online. The only place it is written: scikit-learn's HTML repr (the "?" link of an
+# estimator in Jupyter) links each estimator to its API page there (_doc_link_template).
+DOCS_URL = "https://nnfast.readthedocs.io/en/stable/"
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
@@ -73,6 +90,12 @@ def _restored_value(value):
 class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, LbfgsSolverMixin,
                                BaseEstimator, ABC):
     """Base class of the MLP estimators; use MLPClassifier or MLPRegressor."""
+
+    # scikit-learn's HTML repr links an estimator of this package to the page that
+    # docs/api.rst's autosummary generates for it, e.g. generated/nnfast.MLPClassifier.html
+    # (estimator_module is the public module, "nnfast"; see sklearn.utils._repr_html).
+    _doc_link_module = "nnfast"
+    _doc_link_template = DOCS_URL + "generated/{estimator_module}.{estimator_name}.html"
 
     # scikit-learn 1.9's constraints, unchanged: the same InvalidParameterError at fit.
     _parameter_constraints: dict = {
@@ -149,7 +172,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
 
     # --- fitting --------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
+    def fit(
+        self,
+        X: MatrixLike,
+        y: ArrayLike,
+        sample_weight: Optional[ArrayLike] = None,
+        *,
+        X_val: Optional[MatrixLike] = None,
+        y_val: Optional[ArrayLike] = None,
+        sample_weight_val: Optional[ArrayLike] = None,
+    ) -> Self:
         """Fit the model to X and y.
 
         Parameters

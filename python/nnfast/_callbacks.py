@@ -17,7 +17,7 @@ try:
 except ImportError:  # scikit-learn < 1.9
     AVAILABLE = False
 
-    class CallbackSupportMixin:
+    class CallbackSupportMixin:  # type: ignore[no-redef]
         def set_callbacks(self, *callbacks):
             """Callbacks need scikit-learn's callback API (scikit-learn >= 1.9).
 

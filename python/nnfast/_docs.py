@@ -272,12 +272,59 @@ _NOTES = """\
 """
 
 
-def _assemble(summary, parameters, extra_attributes, see_also):
+def _assemble(summary, parameters, extra_attributes, see_also, examples):
     return (
         f"{summary}\n\n    Parameters\n    ----------\n{parameters}\n"
         f"    Attributes\n    ----------\n{extra_attributes}{_ATTRIBUTES}\n"
-        f"{_NOTES}\n    See Also\n    --------\n{see_also}"
+        f"{_NOTES}\n    See Also\n    --------\n{see_also}\n"
+        f"    Examples\n    --------\n{examples}"
     )
+
+
+# Run as doctests (tests/test_doctests.py): small, deterministic, no float printed whose
+# last digits could differ between instruction sets (generic, AVX2 and AVX-512 kernels
+# round differently).
+_CLASSIFIER_EXAMPLES = """\
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.model_selection import train_test_split
+    >>> from nnfast import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X, y, stratify=y, random_state=0)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=1000,
+    ...                     random_state=0).fit(X_train, y_train)
+    >>> clf.predict(X_test[:5])
+    array([0, 0, 0, 0, 1])
+    >>> clf.predict_proba(X_test[:2]).shape
+    (2, 3)
+    >>> clf.score(X_test, y_test) > 0.9
+    True
+    >>> clf.coefs_[0].dtype  # the weights are float32
+    dtype('float32')
+
+    Mini-batch training one chunk at a time ('sgd' and 'adam'):
+
+    >>> import numpy as np
+    >>> clf = MLPClassifier(hidden_layer_sizes=(10,), random_state=0)
+    >>> for rows in np.array_split(np.arange(len(X_train)), 3):
+    ...     clf = clf.partial_fit(X_train[rows], y_train[rows], classes=[0, 1, 2])
+    >>> clf.t_  # samples seen
+    112
+"""
+
+_REGRESSOR_EXAMPLES = """\
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.model_selection import train_test_split
+    >>> from nnfast import MLPRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=4, noise=1.0, random_state=0)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=1000,
+    ...                    random_state=0).fit(X_train, y_train)
+    >>> reg.predict(X_test[:3]).shape
+    (3,)
+    >>> reg.score(X_test, y_test) > 0.95
+    True
+"""
 
 
 _CLASS_WEIGHT = """
@@ -298,6 +345,7 @@ CLASSIFIER_DOC = _assemble(
     "    classes_ : ndarray of shape (n_classes,)\n"
     "        Class labels (for multilabel targets, ``arange(n_labels)``).\n\n",
     "    MLPRegressor : Multi-layer perceptron regressor.\n",
+    _CLASSIFIER_EXAMPLES,
 )
 
 REGRESSOR_DOC = _assemble(
@@ -306,4 +354,5 @@ REGRESSOR_DOC = _assemble(
     _LOSS + "\n" + _PARAMETERS.rstrip("\n") + "\n" + _ROBUST_LOSS_PARAMETERS,
     "",
     "    MLPClassifier : Multi-layer perceptron classifier.\n",
+    _REGRESSOR_EXAMPLES,
 )

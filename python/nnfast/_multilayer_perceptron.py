@@ -5,9 +5,13 @@ the output layer, predict/predict_proba and partial_fit's signature. The shared 
 flow is in _base.py; the docstrings are in _docs.py.
 """
 
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
@@ -25,6 +29,11 @@ from sklearn.utils.validation import check_array, column_or_1d, validate_data
 
 from . import _core, _docs
 from ._base import BaseMultilayerPerceptron
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ._base import MatrixLike
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     __doc__ = _docs.CLASSIFIER_DOC
@@ -156,8 +165,27 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             per_class[index[label]] = weight
         return per_class
 
-    def predict(self, X):
-        """Predict class labels (an indicator matrix for multilabel targets)."""
+    def predict(self, X: MatrixLike) -> NDArray[Any]:
+        """Predict class labels (an indicator matrix for multilabel targets).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            float32 input is used as is; other dtypes compute in float64.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Labels from ``classes_`` (their dtype); a 0/1 indicator matrix for
+            multilabel targets.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ValueError
+            X with another number of features than ``fit``'s, or NaN or infinity.
+        """
         self._check_fitted()
         return self._predict(X)
 
@@ -177,10 +205,38 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self,
+        X: MatrixLike,
+        y: ArrayLike,
+        sample_weight: Optional[ArrayLike] = None,
+        classes: Optional[ArrayLike] = None,
+    ) -> Self:
         """One epoch over (X, y); 'sgd' and 'adam' only.
 
         ``classes`` (all the labels of every call) is required on the first call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Labels, or a 0/1 indicator matrix for multilabel targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            Every label any call will see: required on the first call; later calls
+            may omit it or must give the same.
+
+        Returns
+        -------
+        self : object
+
+        Raises
+        ------
+        AttributeError
+            With ``solver='lbfgs'`` (the method does not exist then).
+        ValueError
+            ``classes`` missing on the first call, labels not in it, or
+            ``early_stopping=True``.
         """
         with self._unchanged_on_error():  # classes_ too, if the first call fails
             if _check_partial_fit_first_call(self, classes):
@@ -191,11 +247,20 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     self._label_binarizer.fit(classes)
             return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
         """Class probabilities, columns in the order of ``classes_``.
 
         Binary: (n, 2) built as [1 - p, p]. Multilabel: independent sigmoids, so
         rows need not sum to 1.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            float32 for float32 X, else float64 (computed in float32).
         """
         self._check_fitted()
         y_pred = self._forward_pass_fast(X)
@@ -205,10 +270,39 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             return np.vstack([1 - y_pred, y_pred]).T
         return y_pred
 
-    def predict_log_proba(self, X):
-        """``log(predict_proba(X))``."""
+    def predict_log_proba(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
+        """``log(predict_proba(X))``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            As :meth:`predict_proba`'s dtype; ``-inf`` where a probability is 0.
+        """
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
+
+    def score(self, X: MatrixLike, y: ArrayLike,
+              sample_weight: Optional[ArrayLike] = None) -> float:
+        """Mean accuracy of ``predict(X)`` against ``y`` (ClassifierMixin's).
+
+        For multilabel targets this is the subset accuracy: a row counts only when
+        every label is right.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -277,8 +371,26 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return _core.Loss[self.loss], {"huber": self.delta, "quantile": self.quantile}.get(
             self.loss, 0.0)
 
-    def predict(self, X):
-        """Predicted values: (n_samples,) for one output, else (n_samples, n_outputs)."""
+    def predict(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
+        """Predicted values: (n_samples,) for one output, else (n_samples, n_outputs).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            float32 input is used as is; other dtypes compute in float64.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            float32 for float32 X, else float64 (computed in float32).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ValueError
+            X with another number of features than ``fit``'s, or NaN or infinity.
+        """
         self._check_fitted()
         return self._predict(X)
 
@@ -293,6 +405,44 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y); 'sgd' and 'adam' only."""
+    def partial_fit(self, X: MatrixLike, y: ArrayLike,
+                    sample_weight: Optional[ArrayLike] = None) -> Self:
+        """One epoch over (X, y); 'sgd' and 'adam' only.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+
+        Raises
+        ------
+        AttributeError
+            With ``solver='lbfgs'`` (the method does not exist then).
+        ValueError
+            X with another number of features than before, or ``early_stopping=True``.
+        """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def score(self, X: MatrixLike, y: ArrayLike,
+              sample_weight: Optional[ArrayLike] = None) -> float:
+        """Coefficient of determination R^2 of ``predict(X)`` (RegressorMixin's).
+
+        With several outputs, the uniform average of each output's R^2. The best
+        score is 1.0; it may be negative.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        return super().score(X, y, sample_weight=sample_weight)

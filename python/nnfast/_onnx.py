@@ -8,9 +8,17 @@ output head; the classifier's outputs are skl2onnx's (label, probabilities), the
 regressor's the predictions. skl2onnx's own shape calculators are reused.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _batch_norm
+
+if TYPE_CHECKING:
+    import onnx
 
 _REGISTERED = False
 
@@ -28,7 +36,7 @@ def _import_skl2onnx():
                           "pip install 'nnfast[onnx]'") from e
 
 
-def register_onnx_converters():
+def register_onnx_converters() -> None:
     """Register MLPClassifier and MLPRegressor with skl2onnx.
 
     After this, ``skl2onnx.to_onnx`` and ``skl2onnx.convert_sklearn`` convert nnfast's
@@ -39,6 +47,33 @@ def register_onnx_converters():
     ------
     ImportError
         When onnx or skl2onnx is not installed (``pip install 'nnfast[onnx]'``).
+
+    See Also
+    --------
+    to_onnx : Registers the converters and converts.
+
+    Examples
+    --------
+    A pipeline holding an nnfast estimator, converted by skl2onnx itself (and run
+    here with onnx's reference evaluator):
+
+    >>> import numpy as np
+    >>> from onnx.reference import ReferenceEvaluator
+    >>> from skl2onnx import to_onnx
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import nnfast
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X, y = X[:, :3].astype(np.float32), X[:, 3]  # petal width from the others
+    >>> pipe = make_pipeline(StandardScaler(), nnfast.MLPRegressor(
+    ...     hidden_layer_sizes=(10,), solver="lbfgs", max_iter=1000, random_state=0))
+    >>> pipe = pipe.fit(X, y)
+    >>> nnfast.register_onnx_converters()
+    >>> onx = to_onnx(pipe, X[:1])
+    >>> (prediction,) = ReferenceEvaluator(onx).run(None, {"X": X[:5]})
+    >>> np.allclose(prediction.ravel(), pipe.predict(X[:5]), atol=1e-4)
+    True
     """
     global _REGISTERED
     if _REGISTERED:
@@ -67,7 +102,7 @@ def register_onnx_converters():
     _REGISTERED = True
 
 
-def to_onnx(model, X_sample, **kwargs):
+def to_onnx(model: Any, X_sample: NDArray[Any], **kwargs: Any) -> onnx.ModelProto:
     """Export a fitted nnfast estimator, or a scikit-learn pipeline holding one, to ONNX.
 
     Parameters
@@ -99,6 +134,32 @@ def to_onnx(model, X_sample, **kwargs):
         When onnx or skl2onnx is not installed (``pip install 'nnfast[onnx]'``).
     sklearn.exceptions.NotFittedError
         When the model is not fitted.
+
+    See Also
+    --------
+    register_onnx_converters : For ``skl2onnx.to_onnx`` called directly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onnx.reference import ReferenceEvaluator
+    >>> from sklearn.datasets import load_iris
+    >>> import nnfast
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = X.astype(np.float32)
+    >>> clf = nnfast.MLPClassifier(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=1000,
+    ...                            random_state=0).fit(X, y)
+    >>> onx = nnfast.to_onnx(clf, X[:1], options={id(clf): {"zipmap": False}})
+    >>> [output.name for output in onx.graph.output]
+    ['label', 'probabilities']
+    >>> label, probabilities = ReferenceEvaluator(onx).run(None, {"X": X[:5]})
+    >>> label.tolist()
+    [0, 0, 0, 0, 0]
+    >>> np.allclose(probabilities, clf.predict_proba(X[:5]), atol=1e-5)
+    True
+
+    onnxruntime runs it the same way:
+    ``onnxruntime.InferenceSession(onx.SerializeToString()).run(None, {"X": X})``.
     """
     from sklearn.utils.validation import check_is_fitted
 

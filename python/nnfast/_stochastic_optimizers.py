@@ -6,6 +6,8 @@ deepcopy need no extra code), and mirror scikit-learn's `SGDOptimizer` /
 `AdamOptimizer` epoch-level behaviour: `iteration_ends` and `trigger_stopping`.
 """
 
+from typing import Optional
+
 import numpy as np
 
 from . import _core
@@ -19,7 +21,7 @@ class BaseOptimizer:
     parameter, in scikit-learn's order (coefs..., intercepts...).
     """
 
-    kind = None
+    kind: Optional[str] = None
 
     def __init__(self, params, learning_rate_init):
         self.learning_rate_init = learning_rate_init

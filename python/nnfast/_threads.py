@@ -4,14 +4,17 @@ The rules live in the C++ core (``cpp/threads.hpp``); this module validates the 
 argument once and gathers what ``python -m nnfast info`` prints.
 """
 
+from __future__ import annotations
+
 import numbers
+from typing import Any
 
 from . import _core
 
 MAX_THREADS = _core.MAX_THREADS
 
 
-def set_num_threads(n):
+def set_num_threads(n: int) -> None:
     """Set the number of threads nnfast's kernels and estimators use.
 
     The setting holds for the whole process. It also sets OpenMP's thread count of the
@@ -30,6 +33,17 @@ def set_num_threads(n):
         If ``n`` is not an integer (``bool`` included).
     ValueError
         If ``n`` is below 1 or above ``MAX_THREADS``.
+
+    See Also
+    --------
+    get_num_threads : The count a call would use now.
+
+    Examples
+    --------
+    >>> import nnfast
+    >>> nnfast.set_num_threads(2)
+    >>> nnfast.get_num_threads()
+    2
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"set_num_threads: n must be an integer, got {type(n).__name__} {n!r}")
@@ -38,7 +52,7 @@ def set_num_threads(n):
     _core.set_num_threads(int(n))
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """The number of threads a call made now, on this Python thread, would use.
 
     In order: ``set_num_threads``'s value (lowered by a ``threadpool_limits`` block or
@@ -50,11 +64,20 @@ def get_num_threads():
     Returns
     -------
     int
+
+    Examples
+    --------
+    >>> import nnfast
+    >>> nnfast.get_num_threads() >= 1
+    True
+    >>> nnfast.set_num_threads(1)
+    >>> nnfast.get_num_threads()
+    1
     """
     return _core.get_num_threads()
 
 
-def thread_info():
+def thread_info() -> dict[str, Any]:
     """What decides the thread count, for ``python -m nnfast info``.
 
     Returns

@@ -6,8 +6,11 @@ into the C++ extension (``nnfast._core``); the GIL is released while it computes
 
 Conventions
 -----------
-- **float32, C-contiguous, no silent copies.** Every array argument must be a
-  ``numpy.ndarray`` of dtype float32 in C order. A wrong type or dtype raises
+- **float32 (or float64), C-contiguous, no silent copies.** Every array argument must be
+  a ``numpy.ndarray`` in C order, of dtype float32 for the GEMM and dense layers; the
+  elementwise kernels (activations, output heads and losses, optimizer updates) take
+  float32 or float64, computed in that precision (float64 through float64 polynomials),
+  with every array of a call of the same dtype. A wrong type or dtype raises
   ``TypeError``; a non-contiguous layout, a read-only output or a wrong shape raises
   ``ValueError``. Messages read ``"[function] argument: problem"``. Convert once with
   ``np.ascontiguousarray(x, dtype=np.float32)`` if needed.
@@ -48,9 +51,13 @@ array([[1.5, 1.5],
        [1.5, 1.5]], dtype=float32)
 """
 
+from __future__ import annotations
+
 import numbers
+from typing import Optional, TypeVar, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _core
 from ._checks import FLOAT32_MAX
@@ -74,9 +81,17 @@ __all__ = [
 ]
 
 
+# The dtypes of the elementwise kernels (the first array of a call chooses).
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# An elementwise kernel's array: float32 or float64, its result of the same dtype.
+Floats = TypeVar("Floats", NDArray[np.float32], NDArray[np.float64])
+AnyFloats = Union[NDArray[np.float32], NDArray[np.float64]]
+
+
 # --- validation (the one helper every wrapper uses) ------------------------------------
-def _check(fn, name, arr, shape=None, *, ndim=None, writeable=False):
-    """Return ``arr`` unchanged if it is a float32 C-contiguous ndarray of the expected shape.
+def _check(fn, name, arr, shape=None, *, ndim=None, writeable=False, dtype=np.float32):
+    """Return ``arr`` unchanged if it is a C-contiguous ndarray of ``dtype`` (one dtype, or
+    the tuple ``_FLOATS``: either) and of the expected shape.
 
     ``shape`` is a tuple whose entries are ints (must match) or None (any size);
     ``ndim`` alone checks only the number of dimensions. Raises TypeError for a wrong
@@ -85,9 +100,11 @@ def _check(fn, name, arr, shape=None, *, ndim=None, writeable=False):
     where = f"[{fn}] {name}"
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{where} must be a numpy.ndarray, got {type(arr).__name__}")
-    if arr.dtype != np.float32:
-        raise TypeError(f"{where} must have dtype float32, got {arr.dtype} "
-                        "(nnfast.ops never converts; use arr.astype(np.float32))")
+    allowed = dtype if isinstance(dtype, tuple) else (np.dtype(dtype),)
+    if arr.dtype not in allowed:
+        names = " or ".join(str(d) for d in allowed)
+        raise TypeError(f"{where} must have dtype {names}, got {arr.dtype} "
+                        f"(nnfast.ops never converts; use arr.astype(np.{allowed[0]}))")
     if not arr.flags.c_contiguous:
         raise ValueError(f"{where} must be C-contiguous (use np.ascontiguousarray)")
     if not arr.flags.aligned:
@@ -159,7 +176,16 @@ def _enum(fn, kind, value):
 
 
 # --- GEMM and dense layers ----------------------------------------------------------------
-def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
+def gemm(
+    a: NDArray[np.float32],
+    b: NDArray[np.float32],
+    *,
+    trans_a: bool = False,
+    trans_b: bool = False,
+    alpha: float = 1.0,
+    beta: float = 0.0,
+    out: Optional[NDArray[np.float32]] = None,
+) -> NDArray[np.float32]:
     """General matrix product ``out := alpha * op(a) @ op(b) + beta * out``.
 
     ``op(a)`` is ``a.T`` when ``trans_a`` else ``a`` (likewise for ``b``); the transpose is
@@ -179,6 +205,19 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     Returns
     -------
     out : ndarray, float32, shape (m, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnfast import ops
+    >>> a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    >>> b = np.ones((3, 2), dtype=np.float32)
+    >>> ops.gemm(a, b)
+    array([[ 3.,  3.],
+           [12., 12.]], dtype=float32)
+    >>> ops.gemm(a, a, trans_b=True)  # a @ a.T, the transpose read in place
+    array([[ 5., 14.],
+           [14., 50.]], dtype=float32)
     """
     a = _check("gemm", "a", a, ndim=2)
     b = _check("gemm", "b", b, ndim=2)
@@ -197,7 +236,13 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     return out
 
 
-def dense_forward(x, w, b, activation="relu", out=None):
+def dense_forward(
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    b: NDArray[np.float32],
+    activation: str = "relu",
+    out: Optional[NDArray[np.float32]] = None,
+) -> NDArray[np.float32]:
     """Forward pass of a dense layer: ``out = f(x @ w + b)``.
 
     The bias and the activation are applied while each output tile is still in cache.
@@ -216,6 +261,17 @@ def dense_forward(x, w, b, activation="relu", out=None):
     Returns
     -------
     out : ndarray, float32, shape (n, out)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnfast import ops
+    >>> x = np.array([[1.0, -2.0], [0.5, 1.0]], dtype=np.float32)
+    >>> w = np.array([[1.0, 0.0, -1.0], [1.0, 1.0, 0.0]], dtype=np.float32)
+    >>> b = np.array([0.0, 0.5, 0.0], dtype=np.float32)
+    >>> ops.dense_forward(x, w, b, "relu")
+    array([[0. , 0. , 0. ],
+           [1.5, 1.5, 0. ]], dtype=float32)
     """
     act = _enum("dense_forward", _core.Activation, activation)
     x = _check("dense_forward", "x", x, ndim=2)
@@ -226,7 +282,13 @@ def dense_forward(x, w, b, activation="relu", out=None):
     return out
 
 
-def dense_backward(dz, x, w, *, need_dx=True):
+def dense_backward(
+    dz: NDArray[np.float32],
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    *,
+    need_dx: bool = True,
+) -> tuple[Optional[NDArray[np.float32]], NDArray[np.float32], NDArray[np.float32]]:
     """Backward pass of a dense layer ``z = x @ w + b``.
 
     Parameters
@@ -248,6 +310,24 @@ def dense_backward(dz, x, w, *, need_dx=True):
         ``x.T @ dz``
     db : ndarray, float32, shape (out,)
         ``dz.sum(axis=0)``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnfast import ops
+    >>> x = np.array([[1.0, -2.0], [0.5, 1.0]], dtype=np.float32)
+    >>> w = np.array([[1.0, 0.0, -1.0], [1.0, 1.0, 0.0]], dtype=np.float32)
+    >>> dz = np.ones((2, 3), dtype=np.float32)
+    >>> dx, dw, db = ops.dense_backward(dz, x, w)
+    >>> dw
+    array([[ 1.5,  1.5,  1.5],
+           [-1. , -1. , -1. ]], dtype=float32)
+    >>> db
+    array([2., 2., 2.], dtype=float32)
+    >>> dx.shape
+    (2, 2)
+    >>> ops.dense_backward(dz, x, w, need_dx=False)[0] is None
+    True
     """
     x = _check("dense_backward", "x", x, ndim=2)
     w = _check("dense_backward", "w", w, (x.shape[1], None))
@@ -260,14 +340,15 @@ def dense_backward(dz, x, w, *, need_dx=True):
 
 
 # --- activations ----------------------------------------------------------------------------
-def activation_forward(x, activation):
-    """Elementwise activation ``y = f(x)``, any shape.
+def activation_forward(x: Floats, activation: str) -> Floats:
+    """Elementwise activation ``y = f(x)``, any shape, in float32 or float64.
 
     Parameters
     ----------
-    x : ndarray, float32
+    x : ndarray, float32 or float64
     activation : str
-        One of (float32 throughout, each within a few ulp of float64; NaN stays NaN):
+        One of (in x's precision, each within a few ulp of a wider libm: float32 of
+        float64, float64 of long double; NaN stays NaN):
 
         - ``"identity"``: ``x``
         - ``"logistic"``: ``1 / (1 + exp(-x))``, without overflow for any ``|x|``
@@ -285,23 +366,39 @@ def activation_forward(x, activation):
 
     Returns
     -------
-    y : ndarray, float32, same shape as ``x``
+    y : ndarray, same dtype and shape as ``x``
 
     Raises
     ------
     TypeError
-        ``x`` not a float32 ndarray.
+        ``x`` not a float32 or float64 ndarray.
     ValueError
         An unknown ``activation``, or ``x`` not C-contiguous.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnfast import ops
+    >>> x = np.array([-1.0, 0.0, 2.0], dtype=np.float32)
+    >>> ops.activation_forward(x, "relu")
+    array([0., 0., 2.], dtype=float32)
+    >>> ops.activation_forward(x, "logistic").round(4)
+    array([0.2689, 0.5   , 0.8808], dtype=float32)
     """
     act = _enum("activation_forward", _core.Activation, activation)
-    x = _check("activation_forward", "x", x)
+    x = _check("activation_forward", "x", x, dtype=_FLOATS)
     out = np.empty_like(x)
     _core.activation_forward(x, act, out)
     return out
 
 
-def activation_backward(dy, y, activation, *, x=None):
+def activation_backward(
+    dy: Floats,
+    y: Optional[Floats],
+    activation: str,
+    *,
+    x: Optional[Floats] = None,
+) -> Floats:
     """Gradient through an activation: ``dx = dy * f'(x)``.
 
     ``f'`` is written through the forward output ``y = f(x)`` where it can be, so that a
@@ -315,69 +412,100 @@ def activation_backward(dy, y, activation, *, x=None):
 
     Parameters
     ----------
-    dy : ndarray, float32
+    dy : ndarray, float32 or float64
         Gradient with respect to the activation's output.
-    y : ndarray, float32, same shape as ``dy``, or None
+    y : ndarray, dtype and shape of ``dy``, or None
         The forward output ``f(x)``; may be None for gelu, gelu_tanh and silu.
     activation : str
         As :func:`activation_forward`.
-    x : ndarray, float32, same shape as ``dy``, optional (keyword)
+    x : ndarray, dtype and shape of ``dy``, optional (keyword)
         The forward input: required for gelu, gelu_tanh and silu, ignored otherwise.
 
     Returns
     -------
-    dx : ndarray, float32, same shape as ``dy``
+    dx : ndarray, dtype and shape of ``dy``
 
     Raises
     ------
     TypeError
-        An array that is not a float32 ndarray.
+        An array that is not a float32 or float64 ndarray, or not of ``dy``'s dtype.
     ValueError
         An unknown ``activation``; shapes that differ; ``x`` missing for gelu,
         gelu_tanh or silu (or ``y`` missing for the others).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnfast import ops
+    >>> x = np.array([-1.0, 0.0, 2.0], dtype=np.float32)
+    >>> dy = np.ones(3, dtype=np.float32)
+    >>> y = ops.activation_forward(x, "relu")
+    >>> ops.activation_backward(dy, y, "relu")
+    array([0., 0., 1.], dtype=float32)
+
+    SiLU's derivative reads the forward input instead:
+
+    >>> ops.activation_backward(dy, None, "silu", x=x).round(4)
+    array([0.0723, 0.5   , 1.0908], dtype=float32)
     """
     fn = "activation_backward"
     act = _enum(fn, _core.Activation, activation)
-    dy = _check(fn, "dy", dy)
+    dy = _check(fn, "dy", dy, dtype=_FLOATS)
     if _core.derivative_reads_input(act):
         if x is None:
             raise ValueError(f"[{fn}] x: {act.name}'s derivative is computed from the "
                              "forward input x (not from y): pass x=")
-        saved = _check(fn, "x", x, dy.shape)
+        saved = _check(fn, "x", x, dy.shape, dtype=dy.dtype)
     else:
         if y is None:
             raise ValueError(f"[{fn}] y: {act.name}'s derivative is computed from the "
                              "forward output y; it is None")
-        saved = _check(fn, "y", y, dy.shape)
+        saved = _check(fn, "y", y, dy.shape, dtype=dy.dtype)
     out = np.empty_like(dy)
     _core.activation_backward(dy, saved, act, out)
     return out
 
 
 # --- output heads and losses ------------------------------------------------------------------
-def output_activation(z, loss="softmax_cross_entropy"):
+def output_activation(z: Floats, loss: str = "softmax_cross_entropy") -> Floats:
     """The output of a head: softmax per row, sigmoid, identity or exp of ``z``.
 
     Parameters
     ----------
-    z : ndarray, float32, shape (n, k)
+    z : ndarray, float32 or float64, shape (n, k)
         Pre-activations of the output layer.
     loss : {"softmax_cross_entropy", "logistic_cross_entropy", "squared_error", "poisson"}
         The head, whose output activation is applied.
 
     Returns
     -------
-    p : ndarray, float32, shape (n, k)
+    p : ndarray, dtype and shape of ``z``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnfast import ops
+    >>> z = np.array([[0.0, 0.0], [0.0, np.log(3.0)]], dtype=np.float32)
+    >>> ops.output_activation(z, "softmax_cross_entropy").round(4)
+    array([[0.5 , 0.5 ],
+           [0.25, 0.75]], dtype=float32)
     """
     head = _enum("output_activation", _core.Loss, loss)
-    z = _check("output_activation", "z", z, ndim=2)
+    z = _check("output_activation", "z", z, ndim=2, dtype=_FLOATS)
     out = np.empty_like(z)
     _core.output_activation(z, head, out)
     return out
 
 
-def output_loss(z, y, loss="softmax_cross_entropy", sample_weight=None, *, delta=1.0,
-                quantile=0.5):
+def output_loss(
+    z: Floats,
+    y: Floats,
+    loss: str = "softmax_cross_entropy",
+    sample_weight: Optional[Floats] = None,
+    *,
+    delta: float = 1.0,
+    quantile: float = 0.5,
+) -> tuple[float, Floats]:
     """Mean loss of an output head and its gradient with respect to the pre-activation.
 
     With ``p = f(z)`` the head's output and ``s`` the sample weights (ones by default),
@@ -400,20 +528,20 @@ def output_loss(z, y, loss="softmax_cross_entropy", sample_weight=None, *, delta
 
     (The subgradient at a kink, ``z == y``, is 0.)
 
-    The log-losses clip ``p`` to ``[eps, 1 - eps]``, ``eps`` the float32 machine epsilon,
-    as scikit-learn does. The returned value is
+    The log-losses clip ``p`` to ``[eps, 1 - eps]``, ``eps`` the machine epsilon of
+    ``z``'s dtype, as scikit-learn does. The returned value is
     ``L = sum_i s_i l_i / sum_i s_i`` and its gradient is
     ``dL/dz_i = s_i (p_i - y_i) / sum_i s_i`` for the first four (the canonical-link
     shortcut), ``s_i dl/dz_i / sum_i s_i`` for the others.
 
     Parameters
     ----------
-    z : ndarray, float32, shape (n, k)
-    y : ndarray, float32, shape (n, k)
+    z : ndarray, float32 or float64, shape (n, k)
+    y : ndarray, dtype and shape of ``z``
         Targets: one-hot rows, 0/1 indicators, real values or counts.
     loss : {"softmax_cross_entropy", "logistic_cross_entropy", "squared_error", "poisson", \
 "absolute_error", "huber", "quantile"}
-    sample_weight : ndarray, float32, shape (n,), optional
+    sample_weight : ndarray, dtype of ``z``, shape (n,), optional
     delta : float, default=1.0
         ``huber``'s threshold, > 0 (ignored by the other heads).
     quantile : float, default=0.5
@@ -423,15 +551,32 @@ def output_loss(z, y, loss="softmax_cross_entropy", sample_weight=None, *, delta
     -------
     loss : float
         The weighted mean loss ``L``.
-    grad : ndarray, float32, shape (n, k)
+    grad : ndarray, dtype and shape of ``z``
         ``dL/dz``.
 
     Raises
     ------
+    TypeError
+        An array that is not a float32 or float64 ndarray, or not of ``z``'s dtype.
     ValueError
         For ``n == 0`` or ``k == 0``, a ``delta`` <= 0 or a ``quantile`` outside (0, 1)
         (for those heads), or sample weights that are negative, not finite or
         sum to 0 (the mean is then undefined).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnfast import ops
+    >>> z = np.array([[1.0], [3.0]], dtype=np.float32)
+    >>> y = np.array([[0.0], [1.0]], dtype=np.float32)
+    >>> loss, grad = ops.output_loss(z, y, "squared_error")
+    >>> loss  # (0.5 * 1**2 + 0.5 * 2**2) / 2
+    1.25
+    >>> grad  # (z - y) / n
+    array([[0.5],
+           [1. ]], dtype=float32)
+    >>> ops.output_loss(z, y, "huber", delta=1.0)[0]
+    1.0
     """
     parameter = {"huber": delta, "quantile": quantile}.get(
         loss.name if isinstance(loss, _core.Loss) else loss, 0.0)
@@ -442,16 +587,16 @@ def _output_loss(fn, z_name, z, y, loss, sample_weight, parameter=0.0):
     """output_loss, with errors in the words of the public function ``fn`` that called it
     (softmax_cross_entropy calls ``z`` ``logits``)."""
     head = _enum(fn, _core.Loss, loss)
-    z = _check(fn, z_name, z, ndim=2)
-    y = _check(fn, "y", y, z.shape)
+    z = _check(fn, z_name, z, ndim=2, dtype=_FLOATS)
+    y = _check(fn, "y", y, z.shape, dtype=z.dtype)
     if z.shape[0] == 0:
         raise ValueError(f"[{fn}] {z_name} has no rows: the mean loss of no sample is undefined")
     if z.shape[1] == 0:
         raise ValueError(f"[{fn}] {z_name} has no columns: a head needs at least one output")
     if sample_weight is None:  # the mean: every row weighs 1 / n
-        sample_weight = np.full(z.shape[0], 1.0 / z.shape[0], dtype=np.float32)
+        sample_weight = np.full(z.shape[0], 1.0 / z.shape[0], dtype=z.dtype)
     else:
-        _check(fn, "sample_weight", sample_weight, (z.shape[0],))
+        _check(fn, "sample_weight", sample_weight, (z.shape[0],), dtype=z.dtype)
         if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
             raise ValueError(f"[{fn}] sample_weight must be finite and >= 0")
         weight_sum = float(sample_weight.sum(dtype=np.float64))
@@ -460,13 +605,17 @@ def _output_loss(fn, z_name, z, y, loss, sample_weight, parameter=0.0):
                              "needs a positive total")
         # Normalized in float64 first: weights near float32's limits (3e38, 1e-45) would
         # overflow or underflow in the products s_i * (p - y) of the kernel.
-        sample_weight = (sample_weight.astype(np.float64) / weight_sum).astype(np.float32)
+        sample_weight = (sample_weight.astype(np.float64) / weight_sum).astype(z.dtype)
     grad = np.empty_like(z)
     mean = _core.loss_forward_backward(z, y, head, grad, sample_weight, parameter)
     return mean, grad
 
 
-def softmax_cross_entropy(logits, y, sample_weight=None):
+def softmax_cross_entropy(
+    logits: Floats,
+    y: Floats,
+    sample_weight: Optional[Floats] = None,
+) -> tuple[float, Floats]:
     """Softmax + categorical cross-entropy, fused: ``output_loss(logits, y,
     "softmax_cross_entropy", sample_weight)``.
 
@@ -476,15 +625,28 @@ def softmax_cross_entropy(logits, y, sample_weight=None):
 
     Parameters
     ----------
-    logits : ndarray, float32, shape (n, k)
-    y : ndarray, float32, shape (n, k)
+    logits : ndarray, float32 or float64, shape (n, k)
+    y : ndarray, dtype and shape of ``logits``
         One-hot (or soft) targets; rows sum to 1.
-    sample_weight : ndarray, float32, shape (n,), optional
+    sample_weight : ndarray, dtype of ``logits``, shape (n,), optional
 
     Returns
     -------
     loss : float
-    grad : ndarray, float32, shape (n, k)
+    grad : ndarray, dtype and shape of ``logits``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnfast import ops
+    >>> logits = np.zeros((2, 2), dtype=np.float32)
+    >>> y = np.eye(2, dtype=np.float32)
+    >>> loss, grad = ops.softmax_cross_entropy(logits, y)
+    >>> round(loss, 4)  # log(2)
+    0.6931
+    >>> grad
+    array([[-0.25,  0.25],
+           [ 0.25, -0.25]], dtype=float32)
     """
     return _output_loss("softmax_cross_entropy", "logits", logits, y, "softmax_cross_entropy",
                         sample_weight)
@@ -492,13 +654,28 @@ def softmax_cross_entropy(logits, y, sample_weight=None):
 
 # --- optimizers ---------------------------------------------------------------------------------
 def _check_state(fn, param, **arrays):
-    _check(fn, "param", param, writeable=True)
+    """The optimizer's arrays: float32 or float64 as ``param``, all of ``param``'s shape.
+    Returns whether they are float32 (whose scalars must then fit float32)."""
+    _check(fn, "param", param, writeable=True, dtype=_FLOATS)
     for name, arr in arrays.items():
-        _check(fn, name, arr, param.shape, writeable=name != "grad")
+        _check(fn, name, arr, param.shape, writeable=name != "grad", dtype=param.dtype)
+    return param.dtype == np.float32
 
 
-def adam_update(param, grad, m, v, *, step, learning_rate=1e-3, beta1=0.9, beta2=0.999,
-                epsilon=1e-8, alpha=0.0, grad_scale=1.0):
+def adam_update(
+    param: AnyFloats,
+    grad: AnyFloats,
+    m: AnyFloats,
+    v: AnyFloats,
+    *,
+    step: int,
+    learning_rate: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+    alpha: float = 0.0,
+    grad_scale: float = 1.0,
+) -> None:
     """One Adam step in place, scikit-learn's rule, in one pass over memory.
 
     ::
@@ -515,7 +692,7 @@ def adam_update(param, grad, m, v, *, step, learning_rate=1e-3, beta1=0.9, beta2
 
     Parameters
     ----------
-    param, grad, m, v : ndarray, float32, all of the same shape
+    param, grad, m, v : ndarray, float32 or float64, all of the same dtype and shape
         ``param``, ``m`` and ``v`` are updated in place.
     step : int
         ``t >= 1``, the number of this update (1 for the first).
@@ -526,31 +703,55 @@ def adam_update(param, grad, m, v, *, step, learning_rate=1e-3, beta1=0.9, beta2
     Raises
     ------
     TypeError
-        An array that is not a float32 ndarray, or a scalar of the wrong type.
+        An array that is not a float32 or float64 ndarray, or not of ``param``'s dtype,
+        or a scalar of the wrong type.
     ValueError
         Shapes that differ, a non-contiguous, misaligned or read-only array, arrays that
         share memory, ``step < 1``, a ``beta`` outside [0, 1), ``epsilon <= 0``, or a
-        scalar beyond float32's range.
+        scalar beyond float32's range (float32 arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnfast import ops
+    >>> param = np.ones(2, dtype=np.float32)
+    >>> grad = np.ones(2, dtype=np.float32)
+    >>> m, v = np.zeros(2, dtype=np.float32), np.zeros(2, dtype=np.float32)
+    >>> ops.adam_update(param, grad, m, v, step=1, learning_rate=0.1)
+    >>> param.round(4)  # the first step moves each weight by about learning_rate
+    array([0.9, 0.9], dtype=float32)
+    >>> m, v
+    (array([0.1, 0.1], dtype=float32), array([0.001, 0.001], dtype=float32))
     """
     fn = "adam_update"
-    _check_state(fn, param, grad=grad, m=m, v=v)
+    single = _check_state(fn, param, grad=grad, m=m, v=v)
     step = _integer(fn, "step", step)
     if step < 1:
         raise ValueError(f"[{fn}] step must be >= 1 (the first update is 1), got {step}")
-    scalars = {name: _real(fn, name, value, float32=name not in ("beta1", "beta2"))
+    scalars = {name: _real(fn, name, value, float32=single and name not in ("beta1", "beta2"))
                for name, value in (("learning_rate", learning_rate), ("beta1", beta1),
                                    ("beta2", beta2), ("epsilon", epsilon), ("alpha", alpha),
                                    ("grad_scale", grad_scale))}
     for name in ("beta1", "beta2"):
         if not 0.0 <= scalars[name] < 1.0:
             raise ValueError(f"[{fn}] {name} must be in [0, 1), got {scalars[name]}")
-    if not np.float32(scalars["epsilon"]) > 0:  # 0 (or below float32's smallest) gives 0/0
-        raise ValueError(f"[{fn}] epsilon must be > 0 in float32, got {scalars['epsilon']}")
+    if not param.dtype.type(scalars["epsilon"]) > 0:  # 0 (or below the dtype's smallest): 0/0
+        raise ValueError(f"[{fn}] epsilon must be > 0 in {param.dtype}, got "
+                         f"{scalars['epsilon']}")
     _core.adam_update(param, grad, m, v, step=step, **scalars)
 
 
-def sgd_update(param, grad, velocity, *, learning_rate=1e-3, momentum=0.0, nesterov=False,
-               alpha=0.0, grad_scale=1.0):
+def sgd_update(
+    param: AnyFloats,
+    grad: AnyFloats,
+    velocity: AnyFloats,
+    *,
+    learning_rate: float = 1e-3,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    alpha: float = 0.0,
+    grad_scale: float = 1.0,
+) -> None:
     """One SGD step with (Nesterov) momentum in place, scikit-learn's rule.
 
     ::
@@ -562,21 +763,32 @@ def sgd_update(param, grad, velocity, *, learning_rate=1e-3, momentum=0.0, neste
 
     Parameters
     ----------
-    param, grad, velocity : ndarray, float32, all of the same shape
+    param, grad, velocity : ndarray, float32 or float64, all of the same dtype and shape
         ``param`` and ``velocity`` are updated in place.
     learning_rate, momentum, alpha, grad_scale : float
     nesterov : bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnfast import ops
+    >>> param = np.ones(2, dtype=np.float32)
+    >>> grad = np.full(2, 2.0, dtype=np.float32)
+    >>> velocity = np.zeros(2, dtype=np.float32)
+    >>> ops.sgd_update(param, grad, velocity, learning_rate=0.1)
+    >>> param, velocity
+    (array([0.8, 0.8], dtype=float32), array([-0.2, -0.2], dtype=float32))
     """
     fn = "sgd_update"
-    _check_state(fn, param, grad=grad, velocity=velocity)
-    scalars = {name: _real(fn, name, value, float32=True)
+    single = _check_state(fn, param, grad=grad, velocity=velocity)
+    scalars = {name: _real(fn, name, value, float32=single)
                for name, value in (("learning_rate", learning_rate), ("momentum", momentum),
                                    ("alpha", alpha), ("grad_scale", grad_scale))}
     _core.sgd_update(param, grad, velocity, nesterov=_flag(fn, "nesterov", nesterov), **scalars)
 
 
 # --- machine ------------------------------------------------------------------------------------
-def isa():
+def isa() -> str:
     """The instruction set whose kernels are active: one of :func:`available_isas`.
 
     Chosen once, at import: ``NNFAST_ISA`` if set (and this CPU runs it; otherwise a
@@ -587,11 +799,17 @@ def isa():
     name : str
         ``"generic"`` (portable C++, no FMA), ``"avx2"`` (AVX2 + FMA) or ``"avx512"``
         (AVX-512 F/BW/DQ/VL + FMA: x86-64-v4).
+
+    Examples
+    --------
+    >>> from nnfast import ops
+    >>> ops.isa() in ops.available_isas()
+    True
     """
     return _core.isa()
 
 
-def available_isas():
+def available_isas() -> list[str]:
     """The instruction sets this build has and this CPU runs, narrowest first.
 
     Returns
@@ -600,5 +818,11 @@ def available_isas():
         Always starts with ``"generic"``; ``"avx2"`` follows on x86-64 CPUs with AVX2 and
         FMA, then ``"avx512"`` on those with AVX-512 F/BW/DQ/VL whose OS saves the zmm
         and mask registers. ``NNFAST_ISA=<name>`` (set before importing nnfast) selects one.
+
+    Examples
+    --------
+    >>> from nnfast import ops
+    >>> ops.available_isas()[0]
+    'generic'
     """
     return list(_core.available_isas())

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace nnfast_test {
 
@@ -18,5 +19,10 @@ inline void expect(bool ok, const char* what, const std::string& detail) {
 
 // The thread runtime's tests (test_thread_pool.cpp).
 void test_thread_pool();
+
+// The float64 kernels' tests (test_float64_kernels.cpp), and their outputs on fixed
+// inputs for the cross-ISA bitwise check.
+void test_float64_kernels();
+std::vector<std::vector<double>> float64_kernel_results();
 
 }  // namespace nnfast_test

@@ -159,10 +159,10 @@ void test_gemm_packed_b() {
             const PackedB fresh(bv);
             bool same = true;
             for (index_t pc = 0; pc < k; pc += kc)
-              for (index_t q = 0; q < (n + active_kernels().gemm_nr - 1) / active_kernels().gemm_nr; ++q)
+              for (index_t q = 0; q < (n + active_kernels().f32.gemm_nr - 1) / active_kernels().f32.gemm_nr; ++q)
                 same = same && std::memcmp(packed.panel(pc, q), fresh.panel(pc, q),
                                            sizeof(float) * size_t(std::min(kc, k - pc) *
-                                                                  active_kernels().gemm_nr)) == 0;
+                                                                  active_kernels().f32.gemm_nr)) == 0;
             expect(same, "a repacked block equals a fresh packed copy", shape(m, n, k, false, tb));
           }
   }
@@ -406,8 +406,17 @@ void test_cross_isa_bitwise() {
   sgd.momentum = 0.9f;
   sgd.nesterov = true;
   std::vector<std::vector<float>> first;
+  std::vector<std::vector<double>> first64;
   for (const std::string& isa : fma_isas) {
     set_active_kernels(isa);
+    const std::vector<std::vector<double>> results64 = nnfast_test::float64_kernel_results();
+    if (first64.empty()) first64 = results64;
+    for (size_t r = 0; r < results64.size(); ++r)
+      expect(first64[r].size() == results64[r].size() &&
+                 std::memcmp(first64[r].data(), results64[r].data(),
+                             results64[r].size() * sizeof(double)) == 0,
+             "float64 kernels bitwise equal across instruction sets",
+             fma_isas[0] + " vs " + isa + ", result " + std::to_string(r));
     std::vector<std::vector<float>> results;
     for (Activation act : kActivations) {
       std::vector<float> y(x.size()), dx(x.size());
@@ -680,6 +689,7 @@ void run_all() {
   test_csr_training_equals_dense();
   test_csr_bad_input_throws();
   nnfast_test::test_thread_pool();
+  nnfast_test::test_float64_kernels();
 }
 
 }  // namespace

@@ -79,4 +79,64 @@ struct Vec<float> {
   }
 };
 
+// 8 doubles in a zmm register.
+template <>
+struct Vec<double> {
+  using scalar = double;
+  static constexpr int width = 8;
+  using Mask = __mmask8;
+  __m512d v;
+
+  static Vec zero() { return {_mm512_setzero_pd()}; }
+  static Vec broadcast(double x) { return {_mm512_set1_pd(x)}; }
+  static Vec load(const double* p) { return {_mm512_loadu_pd(p)}; }
+  void store(double* p) const { _mm512_storeu_pd(p, v); }
+#ifndef NNFAST_EMULATE_AVX512
+  static Vec load_first(const double* p, index_t n) { return {_mm512_maskz_loadu_pd(first(n), p)}; }
+  void store_first(double* p, index_t n) const { _mm512_mask_storeu_pd(p, first(n), v); }
+#else
+  // Lane by lane, as Vec<float>'s (SIMDe's masked loads and stores touch every lane).
+  static Vec load_first(const double* p, index_t n) {
+    alignas(64) double lanes[8] = {};
+    for (index_t i = 0; i < n && i < width; ++i) lanes[i] = p[i];
+    return load(lanes);
+  }
+  void store_first(double* p, index_t n) const {
+    alignas(64) double lanes[8];
+    store(lanes);
+    for (index_t i = 0; i < n && i < width; ++i) p[i] = lanes[i];
+  }
+#endif
+
+  friend Vec operator+(Vec a, Vec b) { return {_mm512_add_pd(a.v, b.v)}; }
+  friend Vec operator-(Vec a, Vec b) { return {_mm512_sub_pd(a.v, b.v)}; }
+  friend Vec operator*(Vec a, Vec b) { return {_mm512_mul_pd(a.v, b.v)}; }
+  friend Vec operator/(Vec a, Vec b) { return {_mm512_div_pd(a.v, b.v)}; }
+  static Vec fma(Vec a, Vec b, Vec c) { return {_mm512_fmadd_pd(a.v, b.v, c.v)}; }
+  static Vec sqrt(Vec a) { return {_mm512_sqrt_pd(a.v)}; }
+  static Vec abs(Vec a) {
+    return {_mm512_castsi512_pd(
+        _mm512_and_si512(_mm512_castpd_si512(a.v), _mm512_set1_epi64(0x7fffffffffffffffLL)))};
+  }
+
+  friend Mask operator<(Vec a, Vec b) { return _mm512_cmp_pd_mask(a.v, b.v, _CMP_LT_OQ); }
+  friend Mask operator<=(Vec a, Vec b) { return _mm512_cmp_pd_mask(a.v, b.v, _CMP_LE_OQ); }
+  friend Mask operator>(Vec a, Vec b) { return _mm512_cmp_pd_mask(a.v, b.v, _CMP_GT_OQ); }
+  friend Mask operator>=(Vec a, Vec b) { return _mm512_cmp_pd_mask(a.v, b.v, _CMP_GE_OQ); }
+  static Vec select(Mask m, Vec a, Vec b) { return {_mm512_mask_blend_pd(m, b.v, a.v)}; }
+  // 2^n for integral n in [-1022, 1023] (other lanes: garbage), from the bits of
+  // n + 1.5 * 2^52 as in AVX2 (no AVX512DQ conversion, which SIMDe does not emulate).
+  static Vec pow2i(Vec n) {
+    const __m512i bits = _mm512_sub_epi64(
+        _mm512_castpd_si512(_mm512_add_pd(n.v, _mm512_set1_pd(6755399441055744.0))),
+        _mm512_set1_epi64(0x4338000000000000LL));
+    return {_mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(bits, _mm512_set1_epi64(1023)), 52))};
+  }
+
+ private:
+  static Mask first(index_t n) {
+    return n >= width ? Mask(0xFF) : Mask((1u << unsigned(n < 0 ? 0 : n)) - 1u);
+  }
+};
+
 }  // namespace nnfast::avx512

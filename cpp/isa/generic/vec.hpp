@@ -1,7 +1,8 @@
-// The portable vector: 4 floats as a GCC/Clang vector extension, which the compiler maps
-// to the baseline instruction set (SSE2 on x86-64, NEON on aarch64). fma is a multiply
-// and an add (two roundings): the baseline has no fused multiply-add on x86-64.
-// The contract every instruction set's Vec meets: cpp/vector_math.hpp.
+// The portable vector: 16 bytes (4 floats or 2 doubles) as a GCC/Clang vector extension,
+// which the compiler maps to the baseline instruction set (SSE2 on x86-64, NEON on
+// aarch64). fma is a multiply and an add (two roundings): the baseline has no fused
+// multiply-add on x86-64. The contract every instruction set's Vec meets:
+// cpp/vector_math.hpp.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -10,33 +11,57 @@
 
 namespace nnfast::generic {
 
+// What differs between the element types: the lane types and the exponent's layout.
 template <class T>
-struct Vec;
+struct Lanes;
 
 template <>
-struct Vec<float> {
-  using scalar = float;
-  static constexpr int width = 4;
+struct Lanes<float> {
   typedef float Native __attribute__((vector_size(16)));
   typedef std::int32_t Mask __attribute__((vector_size(16)));  // lanes all ones / zero
   typedef std::uint32_t Bits __attribute__((vector_size(16)));
+  static constexpr std::uint32_t kAbs = 0x7fffffffu;  // all but the sign bit
+  // 1.5 * 2^23 and its bits: adding it leaves an integral n in the low mantissa bits.
+  static constexpr float kRoundMagic = 12582912.0f;
+  static constexpr std::uint32_t kRoundMagicBits = 0x4B400000u;
+  static constexpr std::uint32_t kExponentBias = 127, kMantissaBits = 23;
+};
+
+template <>
+struct Lanes<double> {
+  typedef double Native __attribute__((vector_size(16)));
+  typedef std::int64_t Mask __attribute__((vector_size(16)));
+  typedef std::uint64_t Bits __attribute__((vector_size(16)));
+  static constexpr std::uint64_t kAbs = 0x7fffffffffffffffull;
+  static constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 * 2^52
+  static constexpr std::uint64_t kRoundMagicBits = 0x4338000000000000ull;
+  static constexpr std::uint64_t kExponentBias = 1023, kMantissaBits = 52;
+};
+
+template <class T>
+struct Vec {
+  using scalar = T;
+  static constexpr int width = int(16 / sizeof(T));
+  using Native = typename Lanes<T>::Native;
+  using Mask = typename Lanes<T>::Mask;
+  using Bits = typename Lanes<T>::Bits;
   Native v;
 
-  static Vec zero() { return {Native{0.0f, 0.0f, 0.0f, 0.0f}}; }
-  static Vec broadcast(float x) { return {Native{x, x, x, x}}; }
-  static Vec load(const float* p) {
+  static Vec zero() { return {Native{}}; }
+  static Vec broadcast(T x) { return {Native{} + x}; }
+  static Vec load(const T* p) {
     Vec r;
     std::memcpy(&r.v, p, sizeof r.v);
     return r;
   }
-  void store(float* p) const { std::memcpy(p, &v, sizeof v); }
+  void store(T* p) const { std::memcpy(p, &v, sizeof v); }
   // The first n (0 <= n <= width) lanes from p, the others zero; nothing past p[n-1] read.
-  static Vec load_first(const float* p, index_t n) {
+  static Vec load_first(const T* p, index_t n) {
     Vec r = zero();
     for (index_t i = 0; i < n && i < width; ++i) r.v[i] = p[i];
     return r;
   }
-  void store_first(float* p, index_t n) const {
+  void store_first(T* p, index_t n) const {
     for (index_t i = 0; i < n && i < width; ++i) p[i] = v[i];
   }
 
@@ -46,10 +71,11 @@ struct Vec<float> {
   friend Vec operator/(Vec a, Vec b) { return {a.v / b.v}; }
   static Vec fma(Vec a, Vec b, Vec c) { return {a.v * b.v + c.v}; }  // -ffp-contract=off
   static Vec sqrt(Vec a) {
-    for (int i = 0; i < width; ++i) a.v[i] = __builtin_sqrtf(a.v[i]);
+    for (int i = 0; i < width; ++i)
+      a.v[i] = sizeof(T) == 4 ? __builtin_sqrtf(float(a.v[i])) : __builtin_sqrt(a.v[i]);
     return a;
   }
-  static Vec abs(Vec a) { return {reinterpret<Native>(reinterpret<Mask>(a.v) & 0x7fffffff)}; }
+  static Vec abs(Vec a) { return {reinterpret<Native>(reinterpret<Bits>(a.v) & Lanes<T>::kAbs)}; }
 
   friend Mask operator<(Vec a, Vec b) { return a.v < b.v; }
   friend Mask operator<=(Vec a, Vec b) { return a.v <= b.v; }
@@ -59,12 +85,12 @@ struct Vec<float> {
   static Vec select(Mask m, Vec a, Vec b) {
     return {reinterpret<Native>((m & reinterpret<Mask>(a.v)) | (~m & reinterpret<Mask>(b.v)))};
   }
-  // 2^n for integral n in [-126, 127], from the bits of n + 1.5 * 2^23 (no conversion,
-  // and unsigned arithmetic: other lanes, NaN included, give garbage, never undefined
-  // behaviour).
+  // 2^n for integral n in [-126, 127] (float) or [-1022, 1023] (double), from the bits of
+  // n + 1.5 * 2^23 (2^52): no conversion, and unsigned arithmetic, so other lanes, NaN
+  // included, give garbage, never undefined behaviour.
   static Vec pow2i(Vec n) {
-    const Bits bits = reinterpret<Bits>((n.v + 12582912.0f)) - 0x4B400000u;
-    return {reinterpret<Native>((bits + 127u) << 23)};
+    const Bits bits = reinterpret<Bits>(n.v + Lanes<T>::kRoundMagic) - Lanes<T>::kRoundMagicBits;
+    return {reinterpret<Native>((bits + Lanes<T>::kExponentBias) << Lanes<T>::kMantissaBits)};
   }
 
  private:
