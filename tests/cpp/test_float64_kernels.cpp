@@ -99,7 +99,8 @@ real derivative(Activation act, real x, real y) {
 // e^+-709 and past, the tanh branch point, and special values.
 std::vector<double> inputs() {
   std::vector<double> x;
-  for (int i = -600000; i <= 600000; ++i) x.push_back(double(i) * 1e-4 + double(i % 7) * 1e-9);
+  // (1e-3 apart: the sweep also runs under qemu, where long double is software quad.)
+  for (int i = -60000; i <= 60000; ++i) x.push_back(double(i) * 1e-3 + double(i % 7) * 1e-9);
   for (int i = -2000; i <= 2000; ++i) x.push_back(double(i) * 0.37 + 1e-6);
   for (double v : {0.0, -0.0, 1e-300, -1e-300, 5e-324, -5e-324, 0.625, -0.625,
                    std::nextafter(0.625, 0.0), 709.78, 709.8, 710.0, -708.4, -745.1, -746.0,
