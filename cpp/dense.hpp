@@ -2,6 +2,7 @@
 // Shapes: x (n, in), w (in, out), b (out,), y (n, out), row-major.
 // The *Tiles forms are the tiles of one stage (thread_pool.hpp), made for a team of
 // `threads`; the plain forms check shapes and run on get_num_threads() threads.
+// Templates on the element type T (float, double), defined in dense.cpp for both.
 #pragma once
 #include <algorithm>
 #include <utility>
@@ -23,46 +24,58 @@ namespace nnfast {
 // activation (DropoutLayer::forward / backward); it must outlive the GEMM.
 // With column_scale (predict's batch norm, mlp.hpp's DenseParams), c[i][j] is first
 // multiplied by column_scale[j].
-GemmEpilogue bias_activation_epilogue(Activation act, const float* bias, MatrixView pre = {},
-                                      const DropoutLayer* dropout = nullptr,
-                                      const float* column_scale = nullptr);
+template <class T>
+GemmEpilogueOf<T> bias_activation_epilogue(Activation act, const T* bias,
+                                           MatrixViewOf<T> pre = {},
+                                           const DropoutLayerOf<T>* dropout = nullptr,
+                                           const T* column_scale = nullptr);
 // c[i][j] *= scale[j] over an m x n block (scale points at the block's first column).
-void scale_columns(float* c, index_t ldc, const float* scale, index_t m, index_t n);
-GemmEpilogue activation_grad_epilogue(Activation act, const float* saved, index_t lds,
-                                      const DropoutLayer* dropout = nullptr);
+template <class T>
+void scale_columns(T* c, index_t ldc, const T* scale, index_t m, index_t n);
+template <class T>
+GemmEpilogueOf<T> activation_grad_epilogue(Activation act, const T* saved, index_t lds,
+                                           const DropoutLayerOf<T>* dropout = nullptr);
 
 // y := act(x @ w + b); the bias and activation are applied in the GEMM's store.
-void dense_forward(MatrixView y, ConstMatrixView x, ConstMatrixView w, const float* b,
-                   Activation act);
-GemmTiles dense_forward_tiles(MatrixView y, ConstMatrixView x, ConstMatrixView w,
-                              const float* b, Activation act, int threads,
-                              const PackedB* packed_w = nullptr, MatrixView pre = {},
-                              const DropoutLayer* dropout = nullptr);
+template <class T>
+void dense_forward(MatrixViewOf<T> y, ConstMatrixViewOf<T> x, ConstMatrixViewOf<T> w,
+                   const T* b, Activation act);
+template <class T>
+GemmTilesOf<T> dense_forward_tiles(MatrixViewOf<T> y, ConstMatrixViewOf<T> x,
+                                   ConstMatrixViewOf<T> w, const T* b, Activation act,
+                                   int threads, const PackedBOf<T>* packed_w = nullptr,
+                                   MatrixViewOf<T> pre = {},
+                                   const DropoutLayerOf<T>* dropout = nullptr);
 
 // Gradients of a dense layer from dz = dL/d(pre-activation):
 //   dw := x^T @ dz;  db := sum over rows of dz;  dx := dz @ w^T (skipped if dx.data null).
-void dense_backward(MatrixView dx, MatrixView dw, float* db, ConstMatrixView dz,
-                    ConstMatrixView x, ConstMatrixView w);
+template <class T>
+void dense_backward(MatrixViewOf<T> dx, MatrixViewOf<T> dw, T* db, ConstMatrixViewOf<T> dz,
+                    ConstMatrixViewOf<T> x, ConstMatrixViewOf<T> w);
 
 // dw := x^T @ dz, or dw += x^T @ dz when accumulate; then `epilogue` on each finished
 // block of dw (the training step's optimizer update, mlp.cpp).
-GemmTiles dense_weight_gradient_tiles(MatrixView dw, ConstMatrixView x, ConstMatrixView dz,
-                                      bool accumulate, int threads,
-                                      const GemmEpilogue& epilogue = {});
+template <class T>
+GemmTilesOf<T> dense_weight_gradient_tiles(MatrixViewOf<T> dw, ConstMatrixViewOf<T> x,
+                                           ConstMatrixViewOf<T> dz, bool accumulate,
+                                           int threads, const GemmEpilogueOf<T>& epilogue = {});
 
 // The previous layer's gradient with its activation folded in (the training step's path):
 //   dprev := (dz @ w^T) * act'(.) through that layer's `saved` output (or pre-activation,
 //   where derivative_reads_input(act)).
-GemmTiles dense_backward_input_tiles(MatrixView dprev, ConstMatrixView dz, ConstMatrixView w,
-                                     Activation act, ConstMatrixView saved, int threads,
-                                     const DropoutLayer* dropout = nullptr);
+template <class T>
+GemmTilesOf<T> dense_backward_input_tiles(MatrixViewOf<T> dprev, ConstMatrixViewOf<T> dz,
+                                          ConstMatrixViewOf<T> w, Activation act,
+                                          ConstMatrixViewOf<T> saved, int threads,
+                                          const DropoutLayerOf<T>* dropout = nullptr);
 
 // db := column sums of dz (db += ... when accumulate). A tile is a fixed range of
 // columns, summed down the rows in order, so the sums are bitwise the same for any
 // thread count. The row-major walk vectorizes across columns.
-class ColumnSumTiles {
+template <class T>
+class ColumnSumTilesOf {
  public:
-  ColumnSumTiles(float* db, ConstMatrixView dz, bool accumulate)
+  ColumnSumTilesOf(T* db, ConstMatrixViewOf<T> dz, bool accumulate)
       : db_(db), dz_(dz), accumulate_(accumulate) {}
   index_t count() const { return (dz_.cols + kColumns - 1) / kColumns; }
   void operator()(index_t tile, int slot) const;
@@ -73,9 +86,10 @@ class ColumnSumTiles {
 
  private:
   static constexpr index_t kColumns = 64;
-  float* db_;
-  ConstMatrixView dz_;
+  T* db_;
+  ConstMatrixViewOf<T> dz_;
   bool accumulate_;
 };
+using ColumnSumTiles = ColumnSumTilesOf<float>;
 
 }  // namespace nnfast

@@ -24,32 +24,36 @@ struct DropoutConfig {
   void check(const char* fn, size_t hidden_layers) const;  // std::invalid_argument
 };
 
-// One hidden layer's dropout in one batch: the forward writes each element's keep factor
-// (0 or 1 / (1 - rate)) and multiplies the output by it; the backward multiplies the
+// One hidden layer's dropout in one batch, over elements of T (float, double; the same
+// draws, from the float32 rate, for both): the forward writes each element's keep factor
+// (0 or 1 / (1 - rate), in T) and multiplies the output by it; the backward multiplies the
 // gradient by the same factor. Rows [0, m) of the views are the batch's rows, whose rows
 // of X are rows[r] (rows null: r itself).
-struct DropoutLayer {
-  float rate = 0.0f, scale = 1.0f;
+template <class T>
+struct DropoutLayerOf {
+  float rate = 0.0f;
+  T scale = T(1);
   std::uint32_t threshold = 0;  // dropped when the draw's top 24 bits are below it
   std::uint64_t key = 0;        // seed, epoch and layer drawn through
   const std::int64_t* rows = nullptr;
-  float* keep = nullptr;        // (m, n) keep factors, leading dimension ld
+  T* keep = nullptr;            // (m, n) keep factors, leading dimension ld
   index_t ld = 0;
-  float* output = nullptr;      // where the undropped output is kept for a derivative that
+  T* output = nullptr;          // where the undropped output is kept for a derivative that
   index_t ld_output = 0;        // reads it (null: the derivative reads the input)
 
-  DropoutLayer() = default;
-  DropoutLayer(const DropoutConfig& config, size_t layer, const std::int64_t* rows,
-               float* keep, index_t ld, float* output, index_t ld_output);
+  DropoutLayerOf() = default;
+  DropoutLayerOf(const DropoutConfig& config, size_t layer, const std::int64_t* rows, T* keep,
+                 index_t ld, T* output, index_t ld_output);
   // The same layer for the rows from r0 on (a tile of whole rows).
-  DropoutLayer from_row(index_t r0) const;
+  DropoutLayerOf from_row(index_t r0) const;
 
   // Over the m x n block of the output at row i0, column j0 (c points at it), after the
   // activation: keep the undropped values (output set), draw, write keep, c *= keep.
-  void forward(float* c, index_t ldc, index_t i0, index_t j0, index_t m, index_t n) const;
+  void forward(T* c, index_t ldc, index_t i0, index_t j0, index_t m, index_t n) const;
   // c *= keep over the block of the gradient at row i0, column j0.
-  void backward(float* c, index_t ldc, index_t i0, index_t j0, index_t m, index_t n) const;
+  void backward(T* c, index_t ldc, index_t i0, index_t j0, index_t m, index_t n) const;
 };
+using DropoutLayer = DropoutLayerOf<float>;
 
 // The i-th draw of the SplitMix64 sequence that starts at state (i >= 0).
 constexpr std::uint64_t splitmix64(std::uint64_t state, std::uint64_t i) {

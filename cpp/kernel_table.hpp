@@ -54,6 +54,13 @@ struct ElementKernels {
   void (*sgd_update)(T* param, const T* grad, T* velocity, index_t n, T learning_rate,
                      T momentum, bool nesterov, T alpha, T grad_scale);
   double (*sum_of_squares)(const T* x, index_t n);
+  // The CSR first layer (sparse_input.hpp).
+  void (*csr_forward_rows)(MatrixViewOf<T> y, const CsrMatrix& x, RowSelection rows, index_t r0,
+                           index_t r1, ConstMatrixViewOf<T> w, T* partial, index_t kc);
+  void (*csr_gradient_features)(MatrixViewOf<T> dw, const CsrMatrix& x, RowSelection rows,
+                                ConstMatrixViewOf<T> dz, bool accumulate, index_t p0, index_t p1,
+                                index_t* column_end, index_t* entry_row, T* entry_value,
+                                T* partial, index_t kc);
 };
 
 struct KernelTable {
@@ -61,13 +68,6 @@ struct KernelTable {
   bool (*cpu_runs)();   // this CPU and OS can run the table's code
   ElementKernels<float> f32;
   ElementKernels<double> f64;
-  // The CSR first-layer kernels (float32 only).
-  void (*csr_forward_rows)(MatrixView y, const CsrMatrix& x, RowSelection rows, index_t r0,
-                           index_t r1, ConstMatrixView w, float* partial, index_t kc);
-  void (*csr_gradient_features)(MatrixView dw, const CsrMatrix& x, RowSelection rows,
-                                ConstMatrixView dz, bool accumulate, index_t p0, index_t p1,
-                                index_t* column_end, index_t* entry_row, float* entry_value,
-                                float* partial, index_t kc);
 
   template <class T>
   const ElementKernels<T>& of() const {

@@ -30,13 +30,15 @@
 
 namespace nnfast {
 
-index_t Network::widest_output() const {
+template <class T>
+index_t NetworkOf<T>::widest_output() const {
   index_t w = 0;
   for (const auto& l : layers) w = std::max(w, l.fan_out);
   return w;
 }
 
-void Network::check(const char* fn) const {
+template <class T>
+void NetworkOf<T>::check(const char* fn) const {
   NNFAST_CHECK(!layers.empty(), fn, "the network has no layer");
   NNFAST_CHECK(hidden.size() + 1 == layers.size(), fn, "expected ", layers.size() - 1,
                " hidden activations, got ", hidden.size());
@@ -56,17 +58,6 @@ void InputRows::prefetch_row(index_t i) const {
   for (index_t b = 0; b < bytes; b += 64) __builtin_prefetch(row + b);
 }
 
-void InputRows::copy_row(index_t i, float* dst) const {
-  if (is_double) {
-    const double* src = static_cast<const double*>(data) + i * row_stride;
-    for (index_t j = 0; j < cols; ++j) dst[j] = float(src[j]);
-  } else {
-    // A loop, not memcpy: rows are often short (a call per row costs more than the copy).
-    const float* src = static_cast<const float*>(data) + i * row_stride;
-    for (index_t j = 0; j < cols; ++j) dst[j] = src[j];
-  }
-}
-
 namespace {
 
 constexpr index_t kUpdateChunk = 4096;  // elements per fixed update chunk (and L2 partial sum)
@@ -75,23 +66,24 @@ constexpr index_t kGradientRows = 1024;  // rows per chunk of the full-batch gra
 index_t chunks_of(index_t n) { return (n + kUpdateChunk - 1) / kUpdateChunk; }
 
 // Everything one step needs, allocated once per call, never per batch.
+template <class T>
 struct StepBuffers {
   index_t capacity, n_in, n_out;
   std::vector<index_t> width;  // per layer: fan_out
-  std::vector<float> x, y, sw;  // x: gathered dense rows (empty for CSR input)
-  std::vector<std::vector<float>> act, delta;  // per layer: (rows, fan_out)
+  std::vector<T> x, y, sw;  // x: gathered dense rows (empty for CSR input)
+  std::vector<std::vector<T>> act, delta;  // per layer: (rows, fan_out)
   // Per layer, (rows, fan_out) or empty: what its activation's derivative reads when act
   // is not it: the pre-activation (GELU, SiLU: derivative_reads_input), or, under
   // dropout (act then holds the dropped output), the undropped output.
-  std::vector<std::vector<float>> saved;
+  std::vector<std::vector<T>> saved;
   std::vector<bool> saved_is_input;
-  std::vector<std::vector<float>> keep;  // per layer with dropout: its keep factors
-  std::vector<std::optional<BatchNormLayer>> norm;  // per layer: set where it normalizes
+  std::vector<std::vector<T>> keep;  // per layer with dropout: its keep factors
+  std::vector<std::optional<BatchNormLayerOf<T>>> norm;  // per layer: set where it normalizes
   double norm_epsilon = 0.0;
   std::vector<double> row_loss;
 
-  StepBuffers(const Network& net, index_t rows, bool gather_x, const DropoutConfig& dropout = {},
-              const BatchNormConfig& batch_norm = {})
+  StepBuffers(const NetworkOf<T>& net, index_t rows, bool gather_x, const DropoutConfig& dropout = {},
+              const BatchNormConfigOf<T>& batch_norm = {})
       : capacity(rows), n_in(net.n_inputs()), n_out(net.n_outputs()),
         x(gather_x ? size_t(rows * n_in) : 0), y(size_t(rows * n_out)), sw(size_t(rows)),
         norm(net.layers.size()), norm_epsilon(batch_norm.epsilon), row_loss(size_t(rows)) {
@@ -110,33 +102,34 @@ struct StepBuffers {
     }
   }
   bool normalizes(size_t l) const { return norm[l].has_value(); }
-  MatrixView act_view(size_t l, index_t m) { return {act[l].data(), m, width[l], width[l]}; }
-  MatrixView view(std::vector<float>& v, size_t l, index_t m) {
+  MatrixViewOf<T> act_view(size_t l, index_t m) { return {act[l].data(), m, width[l], width[l]}; }
+  MatrixViewOf<T> view(std::vector<T>& v, size_t l, index_t m) {
     return {v.empty() ? nullptr : v.data(), m, width[l], width[l]};
   }
   // Where layer l's forward keeps its pre-activation (data null: nowhere).
-  MatrixView pre_view(size_t l, index_t m) {
-    return saved_is_input[l] ? view(saved[l], l, m) : MatrixView{nullptr, m, width[l], width[l]};
+  MatrixViewOf<T> pre_view(size_t l, index_t m) {
+    return saved_is_input[l] ? view(saved[l], l, m) : MatrixViewOf<T>{nullptr, m, width[l], width[l]};
   }
   // What layer l's activation derivative reads: its pre-activation or its (undropped) output.
-  MatrixView saved_view(size_t l, index_t m) {
+  MatrixViewOf<T> saved_view(size_t l, index_t m) {
     return saved[l].empty() ? act_view(l, m) : view(saved[l], l, m);
   }
   // Layer l's dropout in a batch of m rows whose rows of X are rows[r] (null: none).
-  DropoutLayer dropout_of(const DropoutConfig& config, size_t l, const std::int64_t* rows,
+  DropoutLayerOf<T> dropout_of(const DropoutConfig& config, size_t l, const std::int64_t* rows,
                           index_t m) {
     if (keep[l].empty()) return {};
-    const MatrixView output = saved_is_input[l] ? MatrixView{} : view(saved[l], l, m);
-    return DropoutLayer(config, l, rows, keep[l].data(), width[l], output.data, width[l]);
+    const MatrixViewOf<T> output = saved_is_input[l] ? MatrixViewOf<T>{} : view(saved[l], l, m);
+    return DropoutLayerOf<T>(config, l, rows, keep[l].data(), width[l], output.data, width[l]);
   }
-  MatrixView delta_view(size_t l, index_t m) { return {delta[l].data(), m, width[l], width[l]}; }
-  ConstMatrixView input_of(size_t l, index_t m) {
+  MatrixViewOf<T> delta_view(size_t l, index_t m) { return {delta[l].data(), m, width[l], width[l]}; }
+  ConstMatrixViewOf<T> input_of(size_t l, index_t m) {
     if (l == 0) return {x.data(), m, n_in, n_in, 1};
     return as_const(act_view(l - 1, m));
   }
 };
 
-ConstMatrixView weights(const DenseParams& p) { return {p.w, p.fan_in, p.fan_out, p.fan_out, 1}; }
+template <class T>
+ConstMatrixViewOf<T> weights(const DenseParamsOf<T>& p) { return {p.w, p.fan_in, p.fan_out, p.fan_out, 1}; }
 
 // The row-wise stages (gather, loss head) take rows in tiles of this many.
 constexpr index_t kRowsPerTile = 32;
@@ -154,7 +147,8 @@ constexpr index_t kGatherPrefetchRows = 8;
 // sample_weight into the step buffers. The prefetch runs ahead into the next tile's rows
 // too (a hint: it changes no result), so a tile's first rows are not left to a cold miss
 // each: the next tile is most often the same thread's.
-void gather_rows(StepBuffers& buf, const InputRows& X, const float* Y, const float* sw,
+template <class T>
+void gather_rows(StepBuffers<T>& buf, const InputRows& X, const T* Y, const T* sw,
                  const std::int64_t* order, index_t r0, index_t r1, index_t m) {
   const bool gather_x = !X.is_csr();
   for (index_t r = r0; r < r1; ++r) {
@@ -166,27 +160,29 @@ void gather_rows(StepBuffers& buf, const InputRows& X, const float* Y, const flo
     }
     if (gather_x) X.copy_row(i, buf.x.data() + r * buf.n_in);
     for (index_t j = 0; j < buf.n_out; ++j) buf.y[size_t(r * buf.n_out + j)] = Y[i * buf.n_out + j];
-    buf.sw[r] = sw ? sw[i] : 1.0f;
+    buf.sw[r] = sw ? sw[i] : T(1);
   }
 }
 
 // The first layer's input for one batch: the rows gathered in buf.x (csr null), or the
 // batch's rows of a CSR X, read in place.
+template <class T>
 struct FirstLayerInput {
   const CsrMatrix* csr = nullptr;
   RowSelection rows;
-  CsrScratch* scratch = nullptr;
+  CsrScratchOf<T>* scratch = nullptr;
 };
 
 // param -= the optimizer's step for grad * scale (Adam's or SGD's, as the batch's config
 // says), with L2 decay; first and second: the parameter's optimizer state.
-void optimizer_update(const OptimizerConfig& opt, const AdamStep& adam, float learning_rate,
-                      float* param, const float* grad, float* first, float* second, index_t n,
-                      float decay, float scale) {
+template <class T>
+void optimizer_update(const OptimizerConfig& opt, const AdamStepOf<T>& adam, T learning_rate,
+                      T* param, const T* grad, T* first, T* second, index_t n,
+                      T decay, T scale) {
   if (opt.kind == OptimizerConfig::Kind::adam) {
     adam_update(param, grad, first, second, n, adam, decay, scale);
   } else {
-    sgd_update(param, grad, first, n, learning_rate, opt.momentum, opt.nesterov, decay, scale);
+    sgd_update(param, grad, first, n, learning_rate, T(opt.momentum), opt.nesterov, decay, scale);
   }
 }
 
@@ -196,15 +192,16 @@ void optimizer_update(const OptimizerConfig& opt, const AdamStep& adam, float le
 // so the result is the same for any blocking and any thread count. Before the batch's
 // forward, l2_chunk records the sum of squares of W (the batch loss's L2 term) over fixed
 // chunks of kUpdateChunk elements.
+template <class T>
 struct LayerUpdate {
-  const DenseParams* layer;
-  const float *grad_w, *grad_b;
-  float *first_w, *first_b, *second_w, *second_b;  // optimizer state (second: adam only)
+  const DenseParamsOf<T>* layer;
+  const T *grad_w, *grad_b;
+  T *first_w, *first_b, *second_w, *second_b;  // optimizer state (second: adam only)
   double* l2_parts;
-  float alpha;
+  T alpha;
   const OptimizerConfig* opt;
-  AdamStep adam = {};                         // the batch's (adam)
-  float learning_rate = 0.0f, scale = 0.0f;  // the batch's (sgd), both
+  AdamStepOf<T> adam = {};                         // the batch's (adam)
+  T learning_rate = T(0), scale = T(0);  // the batch's (sgd), both
 
   index_t l2_chunks() const { return chunks_of(layer->fan_in * layer->fan_out); }
   void l2_chunk(index_t c) const {
@@ -219,11 +216,11 @@ struct LayerUpdate {
   }
   void update_b(index_t c0, index_t c1) const { update(false, c0, c1 - c0); }
   // The dW GEMM's epilogue: each finished block of dW updates its block of W.
-  GemmEpilogue epilogue() const {
-    GemmEpilogue ep;
-    ep.fn = [](const GemmEpilogue& self, const KernelTable&, float*, index_t, index_t i0,
+  GemmEpilogueOf<T> epilogue() const {
+    GemmEpilogueOf<T> ep;
+    ep.fn = [](const GemmEpilogueOf<T>& self, const KernelTable&, T*, index_t, index_t i0,
                index_t j0, index_t m, index_t n) {
-      static_cast<const LayerUpdate*>(self.context)->update_w(i0, i0 + m, j0, j0 + n);
+      static_cast<const LayerUpdate<T>*>(self.context)->update_w(i0, i0 + m, j0, j0 + n);
     };
     ep.context = this;
     return ep;
@@ -232,18 +229,19 @@ struct LayerUpdate {
  private:
   // Elements [off, off + len) of W (coef) or b.
   void update(bool coef, index_t off, index_t len) const {
-    float* p = (coef ? layer->w : layer->b) + off;
-    const float* g = (coef ? grad_w : grad_b) + off;
-    const float decay = coef ? alpha : 0.0f;  // biases are not penalised
-    float* second = coef ? second_w : second_b;
+    T* p = (coef ? layer->w : layer->b) + off;
+    const T* g = (coef ? grad_w : grad_b) + off;
+    const T decay = coef ? alpha : T(0);  // biases are not penalised
+    T* second = coef ? second_w : second_b;
     optimizer_update(*opt, adam, learning_rate, p, g, (coef ? first_w : first_b) + off,
                      second ? second + off : nullptr, len, decay, scale);
   }
 };
 
 // Every layer's L2 chunks as one part of a stage: tiles [0, n0) are layer 0's, and so on.
+template <class T>
 struct L2Tiles {
-  const std::vector<LayerUpdate>& layers;
+  const std::vector<LayerUpdate<T>>& layers;
   index_t count() const {
     index_t n = 0;
     for (const auto& u : layers) n += u.l2_chunks();
@@ -258,9 +256,10 @@ struct L2Tiles {
 };
 
 // db's column tiles, each then updating its columns of b (when update is set).
+template <class T>
 struct BiasGradientTiles {
-  ColumnSumTiles sums;
-  const LayerUpdate* update;
+  ColumnSumTilesOf<T> sums;
+  const LayerUpdate<T>* update;
   void operator()(index_t tile, int slot) const {
     sums(tile, slot);
     if (!update) return;
@@ -270,9 +269,10 @@ struct BiasGradientTiles {
 };
 
 // A CSR first layer's dW tiles, each then updating its rows of W (when update is set).
+template <class T>
 struct CsrWeightGradientAndUpdate {
-  CsrWeightGradientTiles tiles;
-  const LayerUpdate* update;
+  CsrWeightGradientTilesOf<T> tiles;
+  const LayerUpdate<T>* update;
   void operator()(index_t tile, int slot) const {
     tiles(tile, slot);
     if (!update) return;
@@ -282,7 +282,8 @@ struct CsrWeightGradientAndUpdate {
 };
 
 // The loss head over rows [r0, r1): the output's gradient into delta[L-1], row losses.
-void loss_rows(const Network& net, StepBuffers& buf, index_t r0, index_t r1) {
+template <class T>
+void loss_rows(const NetworkOf<T>& net, StepBuffers<T>& buf, index_t r0, index_t r1) {
   const index_t k = buf.n_out;
   const size_t L = net.layers.size();
   loss_forward_backward(net.loss, buf.delta[L - 1].data() + r0 * k, buf.row_loss.data() + r0,
@@ -290,22 +291,24 @@ void loss_rows(const Network& net, StepBuffers& buf, index_t r0, index_t r1) {
                         buf.sw.data() + r0, r1 - r0, k, net.loss_parameter);
 }
 
-MatrixView rows_of(MatrixView v, index_t r0, index_t r1) {
+template <class T>
+MatrixViewOf<T> rows_of(MatrixViewOf<T> v, index_t r0, index_t r1) {
   return {v.data + r0 * v.ld, r1 - r0, v.cols, v.ld};
 }
 
 // The gradient back through the layers' inputs over rows [r0, r1) of the batch, while
 // they are in cache: for l = top down to bottom, dZ[l-1] := (dZ[l] @ W[l]^T) * act'(A[l-1]).
 // Each row of those depends on the same row only, so any rows may go together.
-void input_gradient_rows(const Network& net, StepBuffers& buf, index_t m,
-                         const std::vector<DropoutLayer>& dropout, size_t top, size_t bottom,
+template <class T>
+void input_gradient_rows(const NetworkOf<T>& net, StepBuffers<T>& buf, index_t m,
+                         const std::vector<DropoutLayerOf<T>>& dropout, size_t top, size_t bottom,
                          index_t r0, index_t r1, int slot) {
   for (size_t l = top; l >= bottom; --l) {  // bottom >= 1: l never wraps
-    const DenseParams& p = net.layers[l];
-    const MatrixView dz = buf.delta_view(l, m), dprev = buf.delta_view(l - 1, m);
-    const DropoutLayer tile_dropout =
-        dropout[l - 1].keep ? dropout[l - 1].from_row(r0) : DropoutLayer{};
-    const GemmTiles rows = dense_backward_input_tiles(
+    const DenseParamsOf<T>& p = net.layers[l];
+    const MatrixViewOf<T> dz = buf.delta_view(l, m), dprev = buf.delta_view(l - 1, m);
+    const DropoutLayerOf<T> tile_dropout =
+        dropout[l - 1].keep ? dropout[l - 1].from_row(r0) : DropoutLayerOf<T>{};
+    const GemmTilesOf<T> rows = dense_backward_input_tiles(
         rows_of(dprev, r0, r1), as_const(rows_of(dz, r0, r1)), weights(p),
         net.activation_of(l - 1), as_const(rows_of(buf.saved_view(l - 1, m), r0, r1)), 1,
         tile_dropout.keep ? &tile_dropout : nullptr);
@@ -316,7 +319,8 @@ void input_gradient_rows(const Network& net, StepBuffers& buf, index_t m,
 // Where the row-by-row chain from layer `top` stops: it computes dZ[l-1] for l = top down
 // to the returned bottom, the first l - 1 below top that normalizes (its dZ needs column
 // reductions first), else 1.
-size_t chain_bottom(const StepBuffers& buf, size_t top) {
+template <class T>
+size_t chain_bottom(const StepBuffers<T>& buf, size_t top) {
   for (size_t l = top; l >= 1; --l)
     if (buf.normalizes(l - 1)) return l;
   return 1;
@@ -325,12 +329,13 @@ size_t chain_bottom(const StepBuffers& buf, size_t top) {
 // The output layer's tiles, each of whole rows: the forward, the loss head, then the
 // chain of input gradients down to `bottom` (input_gradient_rows). The step needs no
 // stage for that chain.
+template <class T>
 struct OutputAndInputGradientTiles {
-  const Network& net;
-  StepBuffers& buf;
-  const GemmTiles& output;  // whole_rows
+  const NetworkOf<T>& net;
+  StepBuffers<T>& buf;
+  const GemmTilesOf<T>& output;  // whole_rows
   index_t m;
-  const std::vector<DropoutLayer>& dropout;  // per layer (keep null: none)
+  const std::vector<DropoutLayerOf<T>>& dropout;  // per layer (keep null: none)
   size_t bottom;
 
   void operator()(index_t tile, int slot) const {
@@ -351,14 +356,15 @@ std::pair<index_t, index_t> chain_rows(index_t tile, index_t m) {
 
 // Layer l's batch norm forward, on its dense product z (in act[l], bias added):
 // statistics, then normalize, shift, activation and dropout, by rows.
-void normalize_layer(Team& team, int threads, const Network& net, StepBuffers& buf, size_t l,
-                     index_t m, const DropoutLayer* dropout) {
-  BatchNormLayer& norm = *buf.norm[l];
-  const MatrixView z = buf.act_view(l, m);
+template <class T>
+void normalize_layer(Team& team, int threads, const NetworkOf<T>& net, StepBuffers<T>& buf, size_t l,
+                     index_t m, const DropoutLayerOf<T>* dropout) {
+  BatchNormLayerOf<T>& norm = *buf.norm[l];
+  const MatrixViewOf<T> z = buf.act_view(l, m);
   team.run(norm.column_tiles(), [&](index_t tile, int) {
     norm.statistics(as_const(z), tile, buf.norm_epsilon);
   }, threads);
-  const GemmEpilogue shift_activation = bias_activation_epilogue(
+  const GemmEpilogueOf<T> shift_activation = bias_activation_epilogue(
       net.activation_of(l), norm.params().shift, buf.pre_view(l, m), dropout);
   const KernelTable& kernels = active_kernels();
   team.run(chain_tiles(m), [&](index_t tile, int) {
@@ -374,32 +380,33 @@ void normalize_layer(Team& team, int threads, const Network& net, StepBuffers& b
 // the input gradients down to the highest normalized layer; then, per normalized layer
 // from the top, its gradient reductions and its rows' input gradients down to the next.
 // Row losses in buf.row_loss, dZ of every layer in buf.delta.
-void forward_and_input_gradients(Team& team, int threads, const Network& net,
-                                 StepBuffers& buf, const FirstLayerInput& in, index_t m,
-                                 const std::vector<DropoutLayer>& dropout) {
+template <class T>
+void forward_and_input_gradients(Team& team, int threads, const NetworkOf<T>& net,
+                                 StepBuffers<T>& buf, const FirstLayerInput<T>& in, index_t m,
+                                 const std::vector<DropoutLayerOf<T>>& dropout) {
   const size_t L = net.layers.size();
   auto dropout_of = [&](size_t l) { return dropout[l].keep ? &dropout[l] : nullptr; };
   for (size_t l = 0; l + 1 < L; ++l) {
-    const DenseParams& p = net.layers[l];
+    const DenseParamsOf<T>& p = net.layers[l];
     // A normalized layer's GEMM stores z = x W + b only; normalize_layer does the rest.
     const bool norm = buf.normalizes(l);
     const Activation act = norm ? Activation::identity : net.activation_of(l);
-    const MatrixView pre = norm ? MatrixView{} : buf.pre_view(l, m);
-    const DropoutLayer* drop = norm ? nullptr : dropout_of(l);
+    const MatrixViewOf<T> pre = norm ? MatrixViewOf<T>{} : buf.pre_view(l, m);
+    const DropoutLayerOf<T>* drop = norm ? nullptr : dropout_of(l);
     if (l == 0 && in.csr) {
-      CsrForwardTiles tiles(buf.act_view(0, m), *in.csr, in.rows, weights(p), p.b, act,
+      CsrForwardTilesOf<T> tiles(buf.act_view(0, m), *in.csr, in.rows, weights(p), p.b, act,
                             *in.scratch, threads, pre, drop);
       team.run(tiles.count(), tiles, threads);
     } else {
-      GemmTiles tiles = dense_forward_tiles(buf.act_view(l, m), buf.input_of(l, m), weights(p),
+      GemmTilesOf<T> tiles = dense_forward_tiles<T>(buf.act_view(l, m), buf.input_of(l, m), weights(p),
                                             p.b, act, threads, nullptr, pre, drop);
       team.run(tiles.count(), tiles, threads);
     }
     if (norm) normalize_layer(team, threads, net, buf, l, m, dropout_of(l));
   }
-  const DenseParams& out = net.layers[L - 1];
+  const DenseParamsOf<T>& out = net.layers[L - 1];
   if (L == 1 && in.csr) {  // the output layer reads CSR rows: no GEMM tiles to fuse into
-    CsrForwardTiles tiles(buf.act_view(0, m), *in.csr, in.rows, weights(out), out.b,
+    CsrForwardTilesOf<T> tiles(buf.act_view(0, m), *in.csr, in.rows, weights(out), out.b,
                           net.activation_of(0), *in.scratch, threads);
     team.run(tiles.count(), tiles, threads);
     team.run(row_tiles(m), [&](index_t tile, int) {
@@ -408,16 +415,16 @@ void forward_and_input_gradients(Team& team, int threads, const Network& net,
     }, threads);
     return;
   }
-  const GemmTiles output = GemmTiles::whole_rows(
-      buf.act_view(L - 1, m), buf.input_of(L - 1, m), weights(out), 1.0f, 0.0f,
+  const GemmTilesOf<T> output = GemmTilesOf<T>::whole_rows(
+      buf.act_view(L - 1, m), buf.input_of(L - 1, m), weights(out), T(1), T(0),
       bias_activation_epilogue(Activation::identity, out.b), threads);
   size_t bottom = chain_bottom(buf, L - 1);
-  OutputAndInputGradientTiles tiles{net, buf, output, m, dropout, bottom};
+  OutputAndInputGradientTiles<T> tiles{net, buf, output, m, dropout, bottom};
   team.run(output.count(), tiles, threads);
   while (buf.normalizes(bottom - 1)) {  // delta[b] holds dL/dy of layer b's norm
     const size_t b = bottom - 1;
-    BatchNormLayer& norm = *buf.norm[b];
-    const MatrixView dy = buf.delta_view(b, m);
+    BatchNormLayerOf<T>& norm = *buf.norm[b];
+    const MatrixViewOf<T> dy = buf.delta_view(b, m);
     team.run(norm.column_tiles(), [&](index_t tile, int) {
       norm.reduce_gradient(as_const(dy), tile);
     }, threads);
@@ -433,15 +440,16 @@ void forward_and_input_gradients(Team& team, int threads, const Network& net,
 
 // Every dW and db of the step (reductions over the rows, tiled over their outputs), into
 // grad_w / grad_b (added to them when accumulate). With `updates`, each finished block is
-// at once applied to the parameters by its layer's LayerUpdate.
-void weight_gradients(Team& team, int threads, const Network& net, StepBuffers& buf,
-                      const FirstLayerInput& in, index_t m, const std::vector<float*>& grad_w,
-                      const std::vector<float*>& grad_b, bool accumulate,
-                      const std::vector<LayerUpdate>* updates) {
+// at once applied to the parameters by its layer's LayerUpdate<T>.
+template <class T>
+void weight_gradients(Team& team, int threads, const NetworkOf<T>& net, StepBuffers<T>& buf,
+                      const FirstLayerInput<T>& in, index_t m, const std::vector<T*>& grad_w,
+                      const std::vector<T*>& grad_b, bool accumulate,
+                      const std::vector<LayerUpdate<T>>* updates) {
   const size_t L = net.layers.size();
-  std::vector<GemmTiles> dense_dw;
-  std::vector<BiasGradientTiles> db;
-  std::optional<CsrWeightGradientAndUpdate> csr_dw;
+  std::vector<GemmTilesOf<T>> dense_dw;
+  std::vector<BiasGradientTiles<T>> db;
+  std::optional<CsrWeightGradientAndUpdate<T>> csr_dw;
   dense_dw.reserve(L);  // the stage refers to the elements: they must not move
   db.reserve(L);
   // The first layer's dW, usually the largest, first: within each share the largest tiles
@@ -453,35 +461,37 @@ void weight_gradients(Team& team, int threads, const Network& net, StepBuffers& 
       team.run(stage, threads);
       stage = Stage();
     }
-    const DenseParams& p = net.layers[l];
-    const LayerUpdate* update = updates ? &(*updates)[l] : nullptr;
-    const ConstMatrixView dz = as_const(buf.delta_view(l, m));
-    const MatrixView dw{grad_w[l], p.fan_in, p.fan_out, p.fan_out};
+    const DenseParamsOf<T>& p = net.layers[l];
+    const LayerUpdate<T>* update = updates ? &(*updates)[l] : nullptr;
+    const ConstMatrixViewOf<T> dz = as_const(buf.delta_view(l, m));
+    const MatrixViewOf<T> dw{grad_w[l], p.fan_in, p.fan_out, p.fan_out};
     if (l == 0 && in.csr) {
-      csr_dw.emplace(CsrWeightGradientAndUpdate{
-          CsrWeightGradientTiles(dw, *in.csr, in.rows, dz, accumulate, *in.scratch, threads),
+      csr_dw.emplace(CsrWeightGradientAndUpdate<T>{
+          CsrWeightGradientTilesOf<T>(dw, *in.csr, in.rows, dz, accumulate, *in.scratch, threads),
           update});
       stage.add(csr_dw->tiles.count(), *csr_dw);
     } else {
       dense_dw.push_back(dense_weight_gradient_tiles(dw, buf.input_of(l, m), dz, accumulate,
                                                      threads,
-                                                     update ? update->epilogue() : GemmEpilogue{}));
+                                                     update ? update->epilogue() : GemmEpilogueOf<T>{}));
       stage.add(dense_dw.back().count(), dense_dw.back());
     }
-    db.push_back({ColumnSumTiles(grad_b[l], dz, accumulate), update});
+    db.push_back({ColumnSumTilesOf<T>(grad_b[l], dz, accumulate), update});
     stage.add(db.back().sums.count(), db.back());
   }
   team.run(stage, threads);
 }
 
 // sum_i sw_i * row_loss_i in row order (deterministic).
-double weighted_loss_sum(const StepBuffers& buf, index_t m) {
+template <class T>
+double weighted_loss_sum(const StepBuffers<T>& buf, index_t m) {
   double s = 0.0;
   for (index_t r = 0; r < m; ++r) s += double(buf.sw[r]) * buf.row_loss[r];
   return s;
 }
 
-void check_rows(const char* fn, const Network& net, const InputRows& X) {
+template <class T>
+void check_rows(const char* fn, const NetworkOf<T>& net, const InputRows& X) {
   net.check(fn);
   NNFAST_CHECK(X.cols == net.n_inputs(), fn, "X has ", X.cols, " features, the network expects ",
                net.n_inputs());
@@ -495,7 +505,8 @@ void check_rows(const char* fn, const Network& net, const InputRows& X) {
 
 // The CSR kernels' scratch (empty for dense X) for batches of `batch` consecutive entries
 // of order, or of X's rows [0, n) when order is null.
-CsrScratch csr_scratch_for(const Network& net, const InputRows& X, const std::int64_t* order,
+template <class T>
+CsrScratchOf<T> csr_scratch_for(const NetworkOf<T>& net, const InputRows& X, const std::int64_t* order,
                            index_t n, index_t batch, int nthreads) {
   if (!X.is_csr()) return {};
   index_t max_nnz = 0;
@@ -505,7 +516,7 @@ CsrScratch csr_scratch_for(const Network& net, const InputRows& X, const std::in
         order ? RowSelection{order + first, 0, m} : RowSelection{nullptr, first, m};
     max_nnz = std::max(max_nnz, csr_nnz(X.csr, rows));
   }
-  return CsrScratch(X.csr, max_nnz, net.layers[0].fan_out, nthreads, true);
+  return CsrScratchOf<T>(X.csr, max_nnz, net.layers[0].fan_out, nthreads, true);
 }
 
 // A step's stages cost about as much as a few MFLOP of work: below that, a second
@@ -518,18 +529,21 @@ constexpr double kMinStepFlopsForThreads = 5e6;
 // digits with one core busy: 0.45 s with two threads, 0.28 s on one).
 constexpr double kMinStepFlopsForThreadsWhenContended = 5e7;
 
-double step_flops(index_t rows, const Network& net) {
+template <class T>
+double step_flops(index_t rows, const NetworkOf<T>& net) {
   double flops = 0;
   for (const auto& l : net.layers) flops += 6.0 * double(rows) * l.fan_in * l.fan_out;
   return flops;
 }
 
-int threads_for(index_t rows, const Network& net) {
+template <class T>
+int threads_for(index_t rows, const NetworkOf<T>& net) {
   return step_flops(rows, net) < kMinStepFlopsForThreads ? 1 : get_num_threads();
 }
 
 // For one step of a team that exists: also steps down while contended.
-int threads_for(index_t rows, const Network& net, const Team& team) {
+template <class T>
+int threads_for(index_t rows, const NetworkOf<T>& net, const Team& team) {
   const double flops = step_flops(rows, net);
   const bool small = flops < (team.contended() ? kMinStepFlopsForThreadsWhenContended
                                                : kMinStepFlopsForThreads);
@@ -540,23 +554,24 @@ int threads_for(index_t rows, const Network& net, const Team& team) {
 // and its scale and shift updated by the optimizer (not penalised by L2, as biases).
 // Their optimizer state follows the layers' in `state`: scales from `first_state`, then
 // shifts. O(units) each, on the calling thread.
-void update_batch_norm(StepBuffers& buf, const BatchNormConfig& config,
-                       const OptimizerConfig& opt, const OptimizerState& state,
-                       const AdamStep& adam, index_t m, size_t first_state, float scale) {
+template <class T>
+void update_batch_norm(StepBuffers<T>& buf, const BatchNormConfigOf<T>& config,
+                       const OptimizerConfig& opt, const OptimizerStateOf<T>& state,
+                       const AdamStepOf<T>& adam, index_t m, size_t first_state, T scale) {
   const size_t count = config.count();
   size_t k = 0;  // the k-th normalized layer
   for (size_t l = 0; l < buf.norm.size(); ++l) {
     auto& norm = buf.norm[l];
     if (!norm) continue;
     norm->update_running(m, config.momentum);
-    const BatchNormParams& p = norm->params();
+    const BatchNormParamsOf<T>& p = norm->params();
     const index_t n = buf.width[l];
     for (int which = 0; which < 2; ++which) {  // scale, shift
       const size_t s = first_state + k + (which ? count : 0);
-      float* param = which ? p.shift : p.scale;
-      const float* grad = which ? norm->grad_shift() : norm->grad_scale();
-      optimizer_update(opt, adam, float(opt.learning_rate), param, grad, state.first[s],
-                       state.second.empty() ? nullptr : state.second[s], n, 0.0f, scale);
+      T* param = which ? p.shift : p.scale;
+      const T* grad = which ? norm->grad_shift() : norm->grad_scale();
+      optimizer_update(opt, adam, T(opt.learning_rate), param, grad, state.first[s],
+                       state.second.empty() ? nullptr : state.second[s], n, T(0), scale);
     }
     ++k;
   }
@@ -564,11 +579,13 @@ void update_batch_norm(StepBuffers& buf, const BatchNormConfig& config,
 
 }  // namespace
 
-EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
-                        const float* sample_weight, const std::int64_t* order, index_t n_order,
-                        index_t batch_size, float alpha, const OptimizerConfig& opt,
-                        const OptimizerState& state, const StopRequested& stop,
-                        const DropoutConfig& dropout, const BatchNormConfig& batch_norm) {
+template <class T>
+EpochResult train_epoch(const NetworkOf<T>& net, const InputRows& X, const T* Y,
+                        const T* sample_weight, const std::int64_t* order, index_t n_order,
+                        index_t batch_size, double l2_alpha, const OptimizerConfig& opt,
+                        const OptimizerStateOf<T>& state, const StopRequested& stop,
+                        const DropoutConfig& dropout, const BatchNormConfigOf<T>& batch_norm) {
+  const T alpha = T(l2_alpha);  // the L2 strength as the updates apply it
   check_rows("train_epoch", net, X);
   dropout.check("train_epoch", net.layers.size() - 1);
   batch_norm.check("train_epoch", net.layers.size() - 1);
@@ -585,15 +602,15 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
 
   const index_t cap = std::min(batch_size, std::max<index_t>(n_order, 1));
   Team team(threads_for(cap, net));
-  StepBuffers buf(net, cap, !X.is_csr(), dropout, batch_norm);
-  std::vector<DropoutLayer> drop(L);  // the batch's, per layer (keep null: none)
-  CsrScratch csr_scratch = csr_scratch_for(net, X, order, n_order, batch_size, team.slots());
-  std::vector<std::vector<float>> dw(L), db(L);
-  std::vector<float*> grad_w(L), grad_b(L);
+  StepBuffers<T> buf(net, cap, !X.is_csr(), dropout, batch_norm);
+  std::vector<DropoutLayerOf<T>> drop(L);  // the batch's, per layer (keep null: none)
+  CsrScratchOf<T> csr_scratch = csr_scratch_for(net, X, order, n_order, batch_size, team.slots());
+  std::vector<std::vector<T>> dw(L), db(L);
+  std::vector<T*> grad_w(L), grad_b(L);
   std::vector<std::vector<double>> l2_parts(L);
-  std::vector<LayerUpdate> updates;  // never resized below: the epilogues point into it
+  std::vector<LayerUpdate<T>> updates;  // never resized below: the epilogues point into it
   for (size_t l = 0; l < L; ++l) {
-    const DenseParams& p = net.layers[l];
+    const DenseParamsOf<T>& p = net.layers[l];
     dw[l].resize(size_t(p.fan_in * p.fan_out));
     db[l].resize(size_t(p.fan_out));
     grad_w[l] = dw[l].data();
@@ -605,7 +622,7 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
   }
 
   EpochResult result;
-  L2Tiles l2_tiles{updates};
+  L2Tiles<T> l2_tiles{updates};
   for (index_t first = 0; first < n_order; first += batch_size) {
     if (stop && result.batches > 0 && stop()) {
       result.stopped = true;
@@ -627,7 +644,7 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     Stage first_stage;
     first_stage.add(l2_tiles.count(), l2_tiles).add(row_tiles(m), gather);
     team.run(first_stage, threads);
-    const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {rows, 0, m}, &csr_scratch};
+    const FirstLayerInput<T> in{X.is_csr() ? &X.csr : nullptr, {rows, 0, m}, &csr_scratch};
     for (size_t l = 0; l < L; ++l) drop[l] = buf.dropout_of(dropout, l, rows, m);
     forward_and_input_gradients(team, threads, net, buf, in, m, drop);
     const double weighted_loss = weighted_loss_sum(buf, m);
@@ -646,29 +663,31 @@ EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
     // A one-row batch under batch norm has no variance to normalize by (PyTorch refuses
     // it): its loss counts, but it updates nothing (its normalized units are all 0).
     if (m < 2 && batch_norm.count() > 0) continue;
-    const AdamStep step =
-        adam ? adam_step(opt.learning_rate, opt.beta1, opt.beta2, opt.epsilon, ++*state.step)
-             : AdamStep{};
+    const AdamStepOf<T> step =
+        adam ? adam_step<T>(opt.learning_rate, opt.beta1, opt.beta2, opt.epsilon, ++*state.step)
+             : AdamStepOf<T>{};
     for (auto& u : updates)
-      u.adam = step, u.learning_rate = float(opt.learning_rate), u.scale = float(1.0 / sw_sum);
+      u.adam = step, u.learning_rate = T(opt.learning_rate), u.scale = T(1.0 / sw_sum);
     weight_gradients(team, threads, net, buf, in, m, grad_w, grad_b, false, &updates);
-    update_batch_norm(buf, batch_norm, opt, state, step, m, 2 * L, float(1.0 / sw_sum));
+    update_batch_norm(buf, batch_norm, opt, state, step, m, 2 * L, T(1.0 / sw_sum));
   }
   return result;
 }
 
-double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
-                         const float* sample_weight, float alpha,
-                         const std::vector<float*>& grad_w, const std::vector<float*>& grad_b) {
+template <class T>
+double loss_and_gradient(const NetworkOf<T>& net, const InputRows& X, const T* Y,
+                         const T* sample_weight, double l2_alpha,
+                         const std::vector<T*>& grad_w, const std::vector<T*>& grad_b) {
+  const T alpha = T(l2_alpha);
   check_rows("loss_and_gradient", net, X);
   const size_t L = net.layers.size();
   NNFAST_CHECK(grad_w.size() == L && grad_b.size() == L, "loss_and_gradient",
                "expected ", L, " gradient arrays for coefs and for intercepts");
   NNFAST_CHECK(X.rows >= 1, "loss_and_gradient", "X has no rows");
-  StepBuffers buf(net, std::min(kGradientRows, X.rows), !X.is_csr());
-  const std::vector<DropoutLayer> no_dropout(net.layers.size());
+  StepBuffers<T> buf(net, std::min(kGradientRows, X.rows), !X.is_csr());
+  const std::vector<DropoutLayerOf<T>> no_dropout(net.layers.size());
   Team team(threads_for(buf.capacity, net));
-  CsrScratch csr_scratch = csr_scratch_for(net, X, nullptr, X.rows, kGradientRows, team.slots());
+  CsrScratchOf<T> csr_scratch = csr_scratch_for(net, X, nullptr, X.rows, kGradientRows, team.slots());
   double loss_sum = 0.0, sw_sum = 0.0;
   std::vector<std::int64_t> rows(size_t(buf.capacity));
   for (index_t first = 0; first < X.rows; first += kGradientRows) {
@@ -679,18 +698,18 @@ double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
       const auto [r0, r1] = rows_of_tile(tile, m);
       gather_rows(buf, X, Y, sample_weight, rows.data(), r0, r1, m);
     }, threads);
-    const FirstLayerInput in{X.is_csr() ? &X.csr : nullptr, {nullptr, first, m}, &csr_scratch};
+    const FirstLayerInput<T> in{X.is_csr() ? &X.csr : nullptr, {nullptr, first, m}, &csr_scratch};
     forward_and_input_gradients(team, threads, net, buf, in, m, no_dropout);
-    weight_gradients(team, threads, net, buf, in, m, grad_w, grad_b, first > 0, nullptr);
+    weight_gradients<T>(team, threads, net, buf, in, m, grad_w, grad_b, first > 0, nullptr);
     loss_sum += weighted_loss_sum(buf, m);
     for (index_t r = 0; r < m; ++r) sw_sum += buf.sw[r];
   }
   NNFAST_CHECK(sw_sum > 0.0, "loss_and_gradient", "the sample weights sum to ", sw_sum,
                "; it must be positive");
   double l2 = 0.0;
-  const float scale = float(1.0 / sw_sum);
+  const T scale = T(1.0 / sw_sum);
   for (size_t l = 0; l < L; ++l) {
-    const DenseParams& p = net.layers[l];
+    const DenseParamsOf<T>& p = net.layers[l];
     const index_t n = p.fan_in * p.fan_out;
     l2 += sum_of_squares(p.w, n);
     for (index_t i = 0; i < n; ++i) grad_w[l][i] = (grad_w[l][i] + alpha * p.w[i]) * scale;
@@ -698,5 +717,20 @@ double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
   }
   return (loss_sum + 0.5 * alpha * l2) / sw_sum;
 }
+
+// The two element types.
+#define NNFAST_MLP_INSTANCES(T)                                                              \
+  template struct NetworkOf<T>;                                                              \
+  template EpochResult train_epoch(const NetworkOf<T>&, const InputRows&, const T*, const T*, \
+                                   const std::int64_t*, index_t, index_t, double,            \
+                                   const OptimizerConfig&, const OptimizerStateOf<T>&,       \
+                                   const StopRequested&, const DropoutConfig&,               \
+                                   const BatchNormConfigOf<T>&);                             \
+  template double loss_and_gradient(const NetworkOf<T>&, const InputRows&, const T*,         \
+                                    const T*, double, const std::vector<T*>&,                \
+                                    const std::vector<T*>&);
+NNFAST_MLP_INSTANCES(float)
+NNFAST_MLP_INSTANCES(double)
+#undef NNFAST_MLP_INSTANCES
 
 }  // namespace nnfast

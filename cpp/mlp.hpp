@@ -1,8 +1,11 @@
 // The whole network: training epochs, the full-batch objective, prediction.
-// Parameters and optimizer state are views of arrays the caller owns.
+// Parameters and optimizer state are views of arrays the caller owns. Each is a template
+// on the element type T of the parameters and the arithmetic (float, double; the names
+// without "Of" are float's), defined in mlp.cpp and predict.cpp for both.
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <type_traits>
 #include <vector>
 
 #include "activations.hpp"
@@ -14,17 +17,20 @@
 
 namespace nnfast {
 
-struct DenseParams {
-  float* w;  // (fan_in, fan_out), row-major
-  float* b;  // (fan_out,)
+template <class T>
+struct DenseParamsOf {
+  T* w;  // (fan_in, fan_out), row-major
+  T* b;  // (fan_out,)
   index_t fan_in, fan_out;
   // Predict only, or null: z = (x W) * column_scale + b per unit, a batch-normalized layer
   // at inference (batch_norm.hpp) with its statistics folded into column_scale and b.
-  const float* column_scale = nullptr;
+  const T* column_scale = nullptr;
 };
+using DenseParams = DenseParamsOf<float>;
 
-struct Network {
-  std::vector<DenseParams> layers;
+template <class T>
+struct NetworkOf {
+  std::vector<DenseParamsOf<T>> layers;
   std::vector<Activation> hidden;  // one per hidden layer: layers.size() - 1
   Loss loss = Loss::squared_error;
   double loss_parameter = 0.0;  // huber's delta, quantile's q (losses.hpp)
@@ -38,10 +44,11 @@ struct Network {
   index_t widest_output() const;  // the largest fan_out
   void check(const char* fn) const;  // layer sizes chain, activations count, loss parameter
 };
+using Network = NetworkOf<float>;
 
-// Input rows, dense or CSR, converted to float32 as they are used: X is never copied whole.
-// Dense: each row contiguous, rows `row_stride` elements apart, float32 or float64; the
-// first layer multiplies gathered rows with the GEMM. CSR (is_csr()): `csr` describes X
+// Input rows, dense or CSR, converted to the network's element type as they are used: X is
+// never copied whole. Dense: each row contiguous, rows `row_stride` elements apart,
+// float32 or float64; the first layer multiplies gathered rows with the GEMM. CSR (is_csr()): `csr` describes X
 // (data and row_stride unused); the first layer reads the nonzeros in place with the
 // CSR kernels (sparse_input.hpp), which round as the GEMM does.
 struct InputRows {
@@ -56,7 +63,23 @@ struct InputRows {
     return in;
   }
   bool is_csr() const { return csr.indptr != nullptr; }
-  void copy_row(index_t i, float* dst) const;  // dense only
+  // Row i into dst, converted to T (dense only).
+  template <class T>
+  void copy_row(index_t i, T* dst) const {
+    if (is_double) {
+      const double* src = static_cast<const double*>(data) + i * row_stride;
+      for (index_t j = 0; j < cols; ++j) dst[j] = T(src[j]);
+    } else {
+      // A loop, not memcpy: rows are often short (a call per row costs more than the copy).
+      const float* src = static_cast<const float*>(data) + i * row_stride;
+      for (index_t j = 0; j < cols; ++j) dst[j] = T(src[j]);
+    }
+  }
+  // Whether the rows are already of type T (read in place, no conversion).
+  template <class T>
+  bool holds() const {
+    return is_double == std::is_same_v<T, double>;
+  }
   void prefetch_row(index_t i) const;  // dense only: a hint, no effect on results
 };
 
@@ -65,17 +88,19 @@ struct OptimizerConfig {
   Kind kind = Kind::adam;
   double learning_rate = 1e-3;                         // adam: the base rate
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;   // adam (double: see AdamStep)
-  float momentum = 0.0f;                                // sgd
+  double momentum = 0.0;                                // sgd (used in T)
   bool nesterov = false;
 };
 
 // One array per parameter in scikit-learn's order (coefs..., intercepts...), then, with
 // batch norm, the normalized layers' scales..., shifts...:
 // adam: first = m, second = v; sgd: first = velocities, second empty.
-struct OptimizerState {
-  std::vector<float*> first, second;
+template <class T>
+struct OptimizerStateOf {
+  std::vector<T*> first, second;
   std::int64_t* step;  // adam's t, incremented per batch
 };
+using OptimizerState = OptimizerStateOf<float>;
 
 // Called by the calling thread between batches; returning true stops the epoch there.
 using StopRequested = std::function<bool()>;
@@ -89,28 +114,32 @@ struct EpochResult {
 
 // One pass over X[order] in mini-batches, scikit-learn's update rule (see _core.pyi), with
 // dropout on the hidden layers (dropout.hpp) when `dropout` has rates, and batch
-// normalization (batch_norm.hpp) when `batch_norm` has layers. Y (n, n_outputs)
-// float32; sample_weight (n,) or null. Throws std::invalid_argument on bad shapes,
-// indices or rates, before anything is modified.
-EpochResult train_epoch(const Network& net, const InputRows& X, const float* Y,
-                        const float* sample_weight, const std::int64_t* order, index_t n_order,
-                        index_t batch_size, float alpha, const OptimizerConfig& opt,
-                        const OptimizerState& state, const StopRequested& stop,
+// normalization (batch_norm.hpp) when `batch_norm` has layers. Y (n, n_outputs) and
+// sample_weight (n,) (or null) of T; alpha (L2) used as a T. Throws
+// std::invalid_argument on bad shapes, indices or rates, before anything is modified.
+template <class T>
+EpochResult train_epoch(const NetworkOf<T>& net, const InputRows& X, const T* Y,
+                        const T* sample_weight, const std::int64_t* order, index_t n_order,
+                        index_t batch_size, double alpha, const OptimizerConfig& opt,
+                        const OptimizerStateOf<T>& state, const StopRequested& stop,
                         const DropoutConfig& dropout = {},
-                        const BatchNormConfig& batch_norm = {});
+                        const BatchNormConfigOf<T>& batch_norm = {});
 
 // Full-batch objective sum(sw*loss)/sum(sw) + 0.5*alpha*sum(W^2)/sum(sw), and its gradient
 // written to grad_w[l] / grad_b[l]. Fixed-size row chunks: thread-count independent.
-double loss_and_gradient(const Network& net, const InputRows& X, const float* Y,
-                         const float* sample_weight, float alpha,
-                         const std::vector<float*>& grad_w, const std::vector<float*>& grad_b);
+template <class T>
+double loss_and_gradient(const NetworkOf<T>& net, const InputRows& X, const T* Y,
+                         const T* sample_weight, double alpha, const std::vector<T*>& grad_w,
+                         const std::vector<T*>& grad_b);
 
 // out (n, n_outputs) := f(network(X)), f the head's output activation.
 // Returns false when X holds a NaN or an infinity (checked while each chunk is in cache;
 // out is then meaningless): the caller reports it, since nothing may throw in a region.
-bool predict(const Network& net, const InputRows& X, MatrixView out);
+template <class T>
+bool predict(const NetworkOf<T>& net, const InputRows& X, MatrixViewOf<T> out);
 
 // True when no element of x is NaN or infinite.
-bool all_finite(const float* x, index_t n);
+template <class T>
+bool all_finite(const T* x, index_t n);
 
 }  // namespace nnfast

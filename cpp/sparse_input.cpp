@@ -40,17 +40,19 @@ index_t csr_nnz(const CsrMatrix& x, RowSelection rows) {
   return nnz;
 }
 
+template <class T>
 bool csr_all_finite(const CsrMatrix& x, RowSelection rows) {
   for (index_t r = 0; r < rows.count; ++r) {
     const index_t i = rows[r];
     for (index_t k = x.row_begin(i); k < x.row_begin(i + 1); ++k)
-      if (!std::isfinite(x.value(k))) return false;  // a float64 beyond float32 counts as inf
+      if (!std::isfinite(x.value<T>(k))) return false;  // a float64 beyond float32 counts as inf
   }
   return true;
 }
 
-CsrScratch::CsrScratch(const CsrMatrix& x, index_t max_batch_nnz, index_t fan_out_, int nthreads,
-                       bool gradient)
+template <class T>
+CsrScratchOf<T>::CsrScratchOf(const CsrMatrix& x, index_t max_batch_nnz, index_t fan_out_,
+                              int nthreads, bool gradient)
     : fan_out(fan_out_), partial(size_t(fan_out_ * std::max(nthreads, 1))) {
   if (!gradient) return;
   column_end.resize(size_t(x.cols));
@@ -78,8 +80,9 @@ void check_rows(const char* fn, const CsrMatrix& x, RowSelection rows) {
 
 }  // namespace
 
-void check_csr_forward(const char* fn, MatrixView y, const CsrMatrix& x, RowSelection rows,
-                       ConstMatrixView w) {
+template <class T>
+void check_csr_forward(const char* fn, MatrixViewOf<T> y, const CsrMatrix& x, RowSelection rows,
+                       ConstMatrixViewOf<T> w) {
   check_rows(fn, x, rows);
   NNFAST_CHECK(w.rows == x.cols, fn, "X has ", x.cols, " columns, w has ", w.rows, " rows");
   NNFAST_CHECK(w.cs == 1, fn, "w's rows must be contiguous");
@@ -87,8 +90,9 @@ void check_csr_forward(const char* fn, MatrixView y, const CsrMatrix& x, RowSele
                ", expected ", rows.count, "x", w.cols);
 }
 
-void check_csr_weight_gradient(const char* fn, MatrixView dw, const CsrMatrix& x,
-                               RowSelection rows, ConstMatrixView dz) {
+template <class T>
+void check_csr_weight_gradient(const char* fn, MatrixViewOf<T> dw, const CsrMatrix& x,
+                               RowSelection rows, ConstMatrixViewOf<T> dz) {
   check_rows(fn, x, rows);
   NNFAST_CHECK(dz.rows == rows.count, fn, "dz has ", dz.rows, " rows, the batch has ",
                rows.count);
@@ -102,42 +106,47 @@ namespace {
 constexpr index_t kRowGroupsPerThread = 4;
 }  // namespace
 
-CsrForwardTiles::CsrForwardTiles(MatrixView y, const CsrMatrix& x, RowSelection rows,
-                                 ConstMatrixView w, const float* b, Activation act,
-                                 CsrScratch& scratch, int threads, MatrixView pre,
-                                 const DropoutLayer* dropout, const float* column_scale)
+template <class T>
+CsrForwardTilesOf<T>::CsrForwardTilesOf(MatrixViewOf<T> y, const CsrMatrix& x, RowSelection rows,
+                                        ConstMatrixViewOf<T> w, const T* b, Activation act,
+                                        CsrScratchOf<T>& scratch, int threads, MatrixViewOf<T> pre,
+                                        const DropoutLayerOf<T>* dropout, const T* column_scale)
     : y_(y), x_(x), rows_(rows), w_(w), b_(b), act_(act), scratch_(scratch),
       groups_(std::min<index_t>(rows.count, kRowGroupsPerThread * std::max(threads, 1))),
       pre_(pre), dropout_(dropout), column_scale_(column_scale) {}
 
-void CsrForwardTiles::operator()(index_t tile, int slot) const {
+template <class T>
+void CsrForwardTilesOf<T>::operator()(index_t tile, int slot) const {
   const auto [r0, r1] = split(rows_.count, tile, groups_);
   if (r0 >= r1) return;
-  active_kernels().csr_forward_rows(y_, x_, rows_, r0, r1, w_, scratch_.partial_of(slot),
+  active_kernels().of<T>().csr_forward_rows(y_, x_, rows_, r0, r1, w_, scratch_.partial_of(slot),
                   gemm_blocking().kc);
   // The dense layer's epilogue, the same kernel: CSR and dense input give the same values.
   if (column_scale_) scale_columns(y_.data + r0 * y_.ld, y_.ld, column_scale_, r1 - r0, y_.cols);
-  active_kernels().f32.bias_activation(act_, y_.data + r0 * y_.ld, y_.ld, b_,
+  active_kernels().of<T>().bias_activation(act_, y_.data + r0 * y_.ld, y_.ld, b_,
                                    pre_.data ? pre_.data + r0 * pre_.ld : nullptr, pre_.ld,
                                    r1 - r0, y_.cols);
   if (dropout_) dropout_->forward(y_.data + r0 * y_.ld, y_.ld, r0, 0, r1 - r0, y_.cols);
 }
 
-CsrWeightGradientTiles::CsrWeightGradientTiles(MatrixView dw, const CsrMatrix& x,
-                                               RowSelection rows, ConstMatrixView dz,
-                                               bool accumulate, CsrScratch& scratch,
-                                               int threads)
+template <class T>
+CsrWeightGradientTilesOf<T>::CsrWeightGradientTilesOf(MatrixViewOf<T> dw, const CsrMatrix& x,
+                                                      RowSelection rows, ConstMatrixViewOf<T> dz,
+                                                      bool accumulate, CsrScratchOf<T>& scratch,
+                                                      int threads)
     : dw_(dw), x_(x), rows_(rows), dz_(dz), accumulate_(accumulate), scratch_(scratch),
       groups_(std::min<index_t>(x.cols, std::max(threads, 1))) {}
 
-std::pair<index_t, index_t> CsrWeightGradientTiles::rows_of(index_t tile) const {
+template <class T>
+std::pair<index_t, index_t> CsrWeightGradientTilesOf<T>::rows_of(index_t tile) const {
   return split(x_.cols, tile, groups_);
 }
 
-void CsrWeightGradientTiles::operator()(index_t tile, int slot) const {
+template <class T>
+void CsrWeightGradientTilesOf<T>::operator()(index_t tile, int slot) const {
   const auto [p0, p1] = rows_of(tile);
   if (p0 >= p1) return;
-  active_kernels().csr_gradient_features(dw_, x_, rows_, dz_, accumulate_, p0, p1,
+  active_kernels().of<T>().csr_gradient_features(dw_, x_, rows_, dz_, accumulate_, p0, p1,
                   scratch_.column_end.data(), scratch_.entry_row.data(),
                   scratch_.entry_value.data(), scratch_.partial_of(slot), gemm_blocking().kc);
 }
@@ -161,5 +170,19 @@ void csr_weight_gradient(MatrixView dw, const CsrMatrix& x, RowSelection rows,
   CsrWeightGradientTiles tiles(dw, x, rows, dz, accumulate, scratch, team.slots());
   team.run(tiles.count(), tiles);
 }
+
+// The two element types.
+#define NNFAST_CSR_INSTANCES(T)                                                              \
+  template bool csr_all_finite<T>(const CsrMatrix&, RowSelection);                           \
+  template struct CsrScratchOf<T>;                                                           \
+  template class CsrForwardTilesOf<T>;                                                       \
+  template class CsrWeightGradientTilesOf<T>;                                                \
+  template void check_csr_forward(const char*, MatrixViewOf<T>, const CsrMatrix&,            \
+                                  RowSelection, ConstMatrixViewOf<T>);                       \
+  template void check_csr_weight_gradient(const char*, MatrixViewOf<T>, const CsrMatrix&,    \
+                                          RowSelection, ConstMatrixViewOf<T>);
+NNFAST_CSR_INSTANCES(float)
+NNFAST_CSR_INSTANCES(double)
+#undef NNFAST_CSR_INSTANCES
 
 }  // namespace nnfast

@@ -166,12 +166,14 @@ V expm1_small(V x) {
 }
 
 // e^x - 1 without the cancellation of exp(x) - 1 near 0 (as C's expm1): the series for
-// |x| <= ln2 / 2, exp(x) - 1 beyond (within 3 ulp there). -0 stays -0, NaN stays NaN.
+// |x| <= ln2 / 2 (float32; float64: the Pade form to |x| <= 1/2, where it holds),
+// exp(x) - 1 beyond (within 3 ulp there). -0 stays -0, NaN stays NaN.
 template <class V>
 V expm1(V x) {
   const V big = exp(x) - V::broadcast(1.0f);
   const V ax = V::abs(x);
-  const V y = V::select(ax <= V::broadcast(0.34657359f), expm1_small(x), big);
+  const V small_limit = kFloat32<V> ? V::broadcast(0.34657359f) : constant<V>(0.5);
+  const V y = V::select(ax <= small_limit, expm1_small(x), big);
   return V::select(ax <= V::zero(), x, y);  // +-0 as is (the series gives +0 for -0)
 }
 

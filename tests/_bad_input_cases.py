@@ -198,7 +198,8 @@ CASES = [
     ("predict coefs wrong shape", lambda: set_coefs_then_predict([np.ones((3, 5), F), np.ones((5, 3), F)]),
      (VE, r"X has 4 features, the network expects 3")),
     # --- nnfast.ops ----------------------------------------------------------------------------
-    ("gemm float64", lambda: ops.gemm(a64.astype(np.float64), b64), (TE, r"\[gemm\] a must have dtype float32")),
+    ("gemm float64 with float32", lambda: ops.gemm(a64.astype(np.float64), b64),
+     (TE, r"\[gemm\] b must have dtype float64, got float32")),
     ("gemm list", lambda: ops.gemm([[1.0]], b64), (TE, r"\[gemm\] a must be a numpy.ndarray")),
     ("gemm inner mismatch", lambda: ops.gemm(a64, b64[:3]), (VE, r"\[gemm\] inner dimensions differ")),
     ("gemm 1-D", lambda: ops.gemm(a64[0], b64), (VE, r"\[gemm\] a must be 2-D")),

@@ -31,13 +31,14 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     return product if beta == 0.0 else product + beta * f64(c)
 
 
-def gemm_error_bound(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
-    """Elementwise float32 rounding bound for any summation order:
+def gemm_error_bound(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False,
+                     eps=EPS32):
+    """Elementwise rounding bound (eps: float32's by default) for any summation order:
     (k + 3) * eps * (|alpha| |op(a)| @ |op(b)| + |beta c|), doubled for safety."""
     k = a.shape[0] if trans_a else a.shape[1]
     scale = gemm(np.abs(a), np.abs(b), None if c is None else np.abs(c), alpha=abs(alpha),
                  beta=abs(beta), trans_a=trans_a, trans_b=trans_b)
-    return 2.0 * (k + 3) * EPS32 * scale + 1e-30
+    return 2.0 * (k + 3) * eps * scale + 1e-300
 
 
 # --- activations -----------------------------------------------------------------------------

@@ -95,11 +95,11 @@ def test_dense_forward_rejects_bad_shapes():
 
 def test_dense_forward_rejects_wrong_dtype_and_layout():
     x, w, b = layer(np.random.default_rng(10), 3, 4, 5)
-    with pytest.raises(TypeError, match=r"\[dense_forward\] x"):
+    with pytest.raises(TypeError, match=r"\[dense_forward\] w must have dtype float64"):
         ops.dense_forward(x.astype(np.float64), w, b)
     with pytest.raises(ValueError, match=r"\[dense_forward\] w.*contiguous"):
         ops.dense_forward(x, np.asfortranarray(w), b)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"\[dense_forward\] w must be float64"):
         _core.dense_forward(x.astype(np.float64), w, b, _core.Activation.relu,
                             np.empty((3, 5), np.float32))
 

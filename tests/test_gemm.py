@@ -45,36 +45,38 @@ def blocking(request):
         yield request.param
 
 
-def operands(rng, m, n, k, trans_a, trans_b):
-    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
-    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+def operands(rng, m, n, k, trans_a, trans_b, dtype=np.float32):
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
     return a, b
 
 
-def check_gemm(gemm_fn, rng, m, n, k, trans_a, trans_b, alpha, beta):
-    """Run gemm_fn (a _core-style gemm) once and compare it with the float64 oracle."""
-    a, b = operands(rng, m, n, k, trans_a, trans_b)
+def check_gemm(gemm_fn, rng, m, n, k, trans_a, trans_b, alpha, beta, dtype=np.float32):
+    """Run gemm_fn (a _core-style gemm) once on float32 or float64 operands and compare it
+    with the float64 oracle, within that dtype's rounding bound."""
+    a, b = operands(rng, m, n, k, trans_a, trans_b, dtype)
     if beta == 0.0:
-        c0 = np.full((m, n), np.nan, dtype=np.float32)  # must never be read
+        c0 = np.full((m, n), np.nan, dtype=dtype)  # must never be read
     else:
-        c0 = rng.standard_normal((m, n)).astype(np.float32)
+        c0 = rng.standard_normal((m, n)).astype(dtype)
     out = c0.copy()
     gemm_fn(a, b, out, alpha=alpha, beta=beta, trans_a=trans_a, trans_b=trans_b)
     kw = dict(alpha=alpha, beta=beta, trans_a=trans_a, trans_b=trans_b)
     expected = ref.gemm(a, b, c0, **kw)
-    bound = ref.gemm_error_bound(a, b, c0, **kw)
+    bound = ref.gemm_error_bound(a, b, c0, **kw, eps=float(np.finfo(dtype).eps))
     error = np.abs(out - expected)
     assert np.all(error <= bound), (
         f"m={m} n={n} k={k} {kw}: max error {np.nanmax(error)}, "
         f"worst excess {np.nanmax(error - bound)}")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("trans_a, trans_b", TRANSPOSES)
-def test_gemm_shape_sweep(isa, blocking, trans_a, trans_b):
+def test_gemm_shape_sweep(isa, blocking, trans_a, trans_b, dtype):
     rng = np.random.default_rng(0)
     for m, n, k in itertools.product(SIZES, repeat=3):
-        check_gemm(_core.gemm, rng, m, n, k, trans_a, trans_b, alpha=1.0, beta=0.0)
-        check_gemm(_core.gemm, rng, m, n, k, trans_a, trans_b, alpha=-0.5, beta=0.75)
+        check_gemm(_core.gemm, rng, m, n, k, trans_a, trans_b, alpha=1.0, beta=0.0, dtype=dtype)
+        check_gemm(_core.gemm, rng, m, n, k, trans_a, trans_b, alpha=-0.5, beta=0.75, dtype=dtype)
 
 
 @pytest.mark.parametrize("trans_a, trans_b", TRANSPOSES)
@@ -84,8 +86,9 @@ def test_gemm_shape_sweep(isa, blocking, trans_a, trans_b):
 ])
 def test_gemm_default_blocking_edges(isa, m, n, k, trans_a, trans_b):
     rng = np.random.default_rng(1)
-    check_gemm(_core.gemm, rng, m, n, k, trans_a, trans_b, alpha=1.0, beta=0.0)
-    check_gemm(_core.gemm, rng, m, n, k, trans_a, trans_b, alpha=2.0, beta=-1.0)
+    for dtype in (np.float32, np.float64):
+        check_gemm(_core.gemm, rng, m, n, k, trans_a, trans_b, alpha=1.0, beta=0.0, dtype=dtype)
+        check_gemm(_core.gemm, rng, m, n, k, trans_a, trans_b, alpha=2.0, beta=-1.0, dtype=dtype)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, database=None)
@@ -93,12 +96,13 @@ def test_gemm_default_blocking_edges(isa, m, n, k, trans_a, trans_b):
        trans_a=st.booleans(), trans_b=st.booleans(),
        alpha=st.sampled_from([1.0, -1.5, 0.25]), beta=st.sampled_from([0.0, 1.0, -0.5]),
        kc=st.integers(1, 40), mc=st.integers(1, 40), isa=st.sampled_from(ISAS),
-       b_in_place=st.sampled_from([(24, 16384), (0, 0), (1000, 0)]))
+       b_in_place=st.sampled_from([(24, 16384), (0, 0), (1000, 0)]),
+       dtype=st.sampled_from([np.float32, np.float64]))
 def test_gemm_random_shapes_and_blocking(m, n, k, trans_a, trans_b, alpha, beta, kc, mc, isa,
-                                         b_in_place):
+                                         b_in_place, dtype):
     rng = np.random.default_rng(m * 10007 + n * 101 + k)
     with core_settings(isa=isa, blocking=(kc, mc, *b_in_place)):
-        check_gemm(_core.gemm, rng, m, n, k, trans_a, trans_b, alpha, beta)
+        check_gemm(_core.gemm, rng, m, n, k, trans_a, trans_b, alpha, beta, dtype)
 
 
 @pytest.mark.parametrize("trans_a, trans_b", TRANSPOSES)
@@ -182,12 +186,16 @@ def test_gemm_rejects_wrong_dtype():
     a64 = np.ones((3, 4))
     b = np.ones((4, 2), np.float32)
     out = np.empty((3, 2), np.float32)
-    with pytest.raises(TypeError, match="a.*float32"):
-        ops.gemm(a64, b)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"\[gemm\] a must have dtype float32 or float64, got int64"):
+        ops.gemm(a64.astype(np.int64), b)
+    with pytest.raises(TypeError, match=r"\[gemm\] b must have dtype float64, got float32"):
+        ops.gemm(a64, b)  # one dtype per call
+    with pytest.raises(TypeError, match=r"\[gemm\] b must be float64"):
         _core.gemm(a64, b, out)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"\[gemm\] out must be float32"):
         _core.gemm(a64.astype(np.float32), b, out.astype(np.float64))  # float64 out
+    with pytest.raises(TypeError, match=r"\[gemm\] out must have dtype float64"):
+        ops.gemm(a64, b.astype(np.float64), out=out)
     with pytest.raises(TypeError):
         ops.gemm([[1.0]], [[1.0]])
 

@@ -1,12 +1,13 @@
-"""nnfast.ops's elementwise kernels on float64 arrays (KernelTable's f64 kernels, the
-float64 polynomials of vector_math.hpp): against NumPy / SciPy float64 and central
-differences, on every instruction set this CPU runs, and the dtype rules of a call."""
+"""nnfast.ops on float64 arrays (KernelTable's f64 kernels: the float64 GEMM tiles and
+polynomials of vector_math.hpp): against NumPy / SciPy float64 and central differences, on
+every instruction set this CPU runs, and the dtype rules of a call. (The float64 GEMM's
+shape sweeps are test_gemm.py's, parametrized over the dtype.)"""
 
 import numpy as np
 import pytest
 
 import _reference as ref
-from nnfast import ops
+from nnfast import _core, ops
 
 EPS64 = float(np.finfo(np.float64).eps)
 HEADS = ref.LOSSES + tuple(ref.ROBUST_LOSSES)
@@ -179,7 +180,57 @@ def test_other_dtypes_list_both_accepted(dtype):
         ops.activation_forward(np.ones(3, dtype=dtype), "relu")
 
 
-def test_gemm_and_dense_stay_float32():
+def test_gemm_and_dense_take_one_dtype_per_call():
     a = np.ones((2, 2))
-    with pytest.raises(TypeError, match=r"\[gemm\] a must have dtype float32, got float64"):
-        ops.gemm(a, a)
+    with pytest.raises(TypeError, match=r"\[gemm\] b must have dtype float64, got float32"):
+        ops.gemm(a, a.astype(np.float32))
+    with pytest.raises(TypeError, match=r"\[dense_backward\] dz must have dtype float64"):
+        ops.dense_backward(a.astype(np.float32), a, a)
+
+
+DENSE_SHAPES = [(1, 1, 1), (5, 7, 6), (6, 16, 17), (7, 33, 15), (64, 20, 10), (130, 9, 33)]
+
+
+@pytest.fixture(params=["default", "small"])
+def blocking(request):
+    """Default blocking, or kc=8, mc=12 so the epilogue must wait for the last K block."""
+    saved = _core.get_gemm_blocking()
+    if request.param == "small":
+        _core.set_gemm_blocking(8, 12)
+    yield request.param
+    _core.set_gemm_blocking(*saved)
+
+
+@pytest.mark.parametrize("activation", ref.ACTIVATIONS)
+@pytest.mark.parametrize("n, n_in, n_out", DENSE_SHAPES)
+def test_dense_forward_float64_matches_reference(isa, blocking, activation, n, n_in, n_out):
+    # The float64 GEMM tiles with the float64 bias + activation epilogue fused in.
+    rng = np.random.default_rng(n * n_in + n_out)
+    x, w, b = rng.standard_normal((n, n_in)), rng.standard_normal((n_in, n_out)), rng.standard_normal(n_out)
+    out = ops.dense_forward(x, w, b, activation)
+    assert out.dtype == np.float64
+    z = x @ w + b
+    expected = forward_reference(z, activation)
+    slope = np.maximum(np.abs(ref.activation_derivative(z, activation)), 1.0)
+    bound = slope * ref.gemm_error_bound(x, w, eps=EPS64) + forward_bound(z, activation) + \
+        4 * EPS64 * np.abs(b)
+    assert np.all(np.abs(out - expected) <= bound)
+
+
+@pytest.mark.parametrize("n, n_in, n_out", DENSE_SHAPES)
+def test_dense_backward_float64_matches_reference(isa, blocking, n, n_in, n_out):
+    rng = np.random.default_rng(n + n_in * n_out)
+    x, w, dz = rng.standard_normal((n, n_in)), rng.standard_normal((n_in, n_out)), rng.standard_normal((n, n_out))
+    dx, dw, db = ops.dense_backward(dz, x, w)
+    assert dx.dtype == dw.dtype == db.dtype == np.float64
+    np.testing.assert_array_less(np.abs(dx - dz @ w.T), ref.gemm_error_bound(dz, w, trans_b=True, eps=EPS64))
+    np.testing.assert_array_less(np.abs(dw - x.T @ dz), ref.gemm_error_bound(x, dz, trans_a=True, eps=EPS64))
+    np.testing.assert_array_less(np.abs(db - dz.sum(axis=0)), 2 * (n + 2) * EPS64 * np.abs(dz).sum(axis=0) + 1e-300)
+
+
+def test_float64_gemm_is_float64_accurate():
+    # A product whose float32 rounding shows: float64 keeps 1 + 2^-30 exactly.
+    a = np.array([[1.0 + 2.0**-30, 1.0]])
+    b = np.array([[1.0], [2.0**-40]])
+    assert ops.gemm(a, b)[0, 0] == 1.0 + 2.0**-30 + 2.0**-40
+    assert ops.gemm(a.astype(np.float32), b.astype(np.float32))[0, 0] == np.float32(1.0)

@@ -3,8 +3,9 @@
 Each example draws one call: shapes (0, 1, the GEMM tile edges 5/6/7, 15/16/17, 31/33,
 48, 64/65 and a few up to 300), then up to three *faults* applied to its arguments:
 
-- arrays: another dtype (float64, float16, int32, complex64, object, bool, big-endian
-  float32), not an array (list, None, a scalar), Fortran order, a strided or
+- arrays: another dtype (float64: valid as a call's first array, then every other must
+  match it; float16, int32, complex64, object, bool, big-endian float32), not an array
+  (list, None, a scalar), Fortran order, a strided or
   negative-stride view, a view one byte into a uint8 buffer (misaligned), read-only, a
   wrong shape, an ``np.matrix``;
 - scalars: strings, None, bools, complex, floats for ints, ints beyond float/int64,
@@ -470,9 +471,10 @@ def test_fuzz_gemm(data):
     c.apply_alias(arrays)
     a, b, out = arrays["a"], arrays["b"], arrays["out"]
 
-    r = array_reasons("a", a, ndim=2) + array_reasons("b", b, ndim=2)
+    r = array_reasons("a", a, ndim=2, dtypes=FLOATS) + array_reasons("b", b, ndim=2,
+                                                                      dtypes=same_dtype(a))
     r += flag_reasons("trans_a", trans_a) + flag_reasons("trans_b", trans_b)
-    r += real_reasons("alpha", alpha, True) + real_reasons("beta", beta, True)
+    r += real_reasons("alpha", alpha, single(a)) + real_reasons("beta", beta, single(a))
     if not r:
         mm, kk = a.shape[::-1] if ta else a.shape
         kb, nn = b.shape[::-1] if tb else b.shape
@@ -482,7 +484,7 @@ def test_fuzz_gemm(data):
             if float(beta) != 0.0:
                 r.append("beta != 0 without out")
         else:
-            r += array_reasons("out", out, (mm, nn), writable=True)
+            r += array_reasons("out", out, (mm, nn), writable=True, dtypes=same_dtype(a))
             r += overlap_reasons({"out": out}, {"a": a, "b": b})
 
     def check(result, s):
@@ -491,7 +493,7 @@ def test_fuzz_gemm(data):
         kw = dict(alpha=float(alpha), beta=float(beta), trans_a=ta, trans_b=tb)
         c0 = s.get("out")
         within(result, ref.gemm(s["a"], s["b"], c0, **kw),
-               ref.gemm_error_bound(s["a"], s["b"], c0, **kw), "gemm")
+               ref.gemm_error_bound(s["a"], s["b"], c0, **kw), "gemm", a.dtype)
 
     run("gemm", lambda: ops.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta,
                                  out=out), arrays, r, ("out",), check)
@@ -511,13 +513,15 @@ def test_fuzz_dense_forward(data):
     c.apply_alias(arrays)
     x, w, b, out = arrays["x"], arrays["w"], arrays["b"], arrays["out"]
 
-    r = enum_reasons("activation", activation, _core.Activation) + array_reasons("x", x, ndim=2)
+    r = enum_reasons("activation", activation, _core.Activation) + array_reasons(
+        "x", x, ndim=2, dtypes=FLOATS)
     if not r:
-        r += array_reasons("w", w, (x.shape[1], None))
+        r += array_reasons("w", w, (x.shape[1], None), dtypes=same_dtype(x))
         if not r:
-            r += array_reasons("b", b, (w.shape[1],))
+            r += array_reasons("b", b, (w.shape[1],), dtypes=same_dtype(x))
             if out is not None:
-                r += array_reasons("out", out, (x.shape[0], w.shape[1]), writable=True)
+                r += array_reasons("out", out, (x.shape[0], w.shape[1]), writable=True,
+                                   dtypes=same_dtype(x))
     if not r and out is not None:
         r += overlap_reasons({"out": out}, {"x": x, "w": w, "b": b})
 
@@ -527,7 +531,7 @@ def test_fuzz_dense_forward(data):
         act = name_of(activation, _core.Activation, None)
         expected = ref.activation(s["x"] @ s["w"] + s["b"], act)
         bound = ref.gemm_error_bound(s["x"], s["w"]) + 4 * EPS * (np.abs(expected) + np.abs(s["b"]))
-        within(result, expected, bound, f"dense_forward {act}")
+        within(result, expected, bound, f"dense_forward {act}", x.dtype)
 
     run("dense_forward", lambda: ops.dense_forward(x, w, b, activation, out=out), arrays, r,
         ("out",), check)
@@ -545,11 +549,11 @@ def test_fuzz_dense_backward(data):
     c.apply_alias(arrays)
     dz, x, w = arrays["dz"], arrays["x"], arrays["w"]
 
-    r = array_reasons("x", x, ndim=2)
+    r = array_reasons("x", x, ndim=2, dtypes=FLOATS)
     if not r:
-        r += array_reasons("w", w, (x.shape[1], None))
+        r += array_reasons("w", w, (x.shape[1], None), dtypes=same_dtype(x))
         if not r:
-            r += array_reasons("dz", dz, (x.shape[0], w.shape[1]))
+            r += array_reasons("dz", dz, (x.shape[0], w.shape[1]), dtypes=same_dtype(x))
     r += flag_reasons("need_dx", need_dx)
 
     def check(result, s):
@@ -557,12 +561,13 @@ def test_fuzz_dense_backward(data):
         n_rows = s["x"].shape[0]
         if need_dx:
             within(dx, ref.gemm(s["dz"], s["w"], trans_b=True),
-                   ref.gemm_error_bound(s["dz"], s["w"], trans_b=True), "dx")
+                   ref.gemm_error_bound(s["dz"], s["w"], trans_b=True), "dx", x.dtype)
         else:
             assert dx is None
         within(dw, ref.gemm(s["x"], s["dz"], trans_a=True),
-               ref.gemm_error_bound(s["x"], s["dz"], trans_a=True), "dw")
-        within(db, s["dz"].sum(axis=0), 2 * (n_rows + 2) * EPS * np.abs(s["dz"]).sum(axis=0), "db")
+               ref.gemm_error_bound(s["x"], s["dz"], trans_a=True), "dw", x.dtype)
+        within(db, s["dz"].sum(axis=0), 2 * (n_rows + 2) * EPS * np.abs(s["dz"]).sum(axis=0), "db",
+               x.dtype)
 
     run("dense_backward", lambda: ops.dense_backward(dz, x, w, need_dx=need_dx), arrays, r, (),
         check)
@@ -746,7 +751,8 @@ def loss_case(c, fn, loss, names):
         mean, grad = result
         assert isinstance(mean, float)
         sws = s.get("sample_weight")
-        total, expected_grad = ref.loss_forward_backward(s[z_name], s[y_name], head, sws)
+        total, expected_grad = ref.loss_forward_backward(s[z_name], s[y_name], head, sws,
+                                                         eps=float(np.finfo(z.dtype).eps))
         weight_sum = len(s[z_name]) if sws is None else sws.sum()
         np.testing.assert_allclose(mean, total / weight_sum, rtol=1e-6, err_msg=f"{fn} {head} mean")
         assert grad.dtype == z.dtype and grad.shape == z.shape

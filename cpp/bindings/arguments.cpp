@@ -39,15 +39,6 @@ void require_aligned(const py::array& a, const char* fn, const char* name) {
                           "-byte items (a view at an odd offset of a buffer?): pass a copy");
 }
 
-ConstMatrixView matrix(py::array& a, const char* fn, const char* name, bool trans) {
-  const float* p = data_of(a, fn, name, 2);
-  ConstMatrixView v{p, index_t(a.shape(0)), index_t(a.shape(1)), index_t(a.shape(1)), 1};
-  return trans ? v.transposed() : v;
-}
-MatrixView out_matrix(py::array& a, const char* fn, const char* name) {
-  float* p = data_of(a, fn, name, 2, true);
-  return {p, index_t(a.shape(0)), index_t(a.shape(1)), index_t(a.shape(1))};
-}
 
 namespace {
 
@@ -149,19 +140,20 @@ RowSelection row_selection(std::optional<py::array>& rows, const CsrMatrix& x, c
 
 // writable: training updates the parameters in place; predict and loss_and_gradient only
 // read them (a model loaded read-only, e.g. memory-mapped, still predicts).
-Network network(py::list coefs, py::list intercepts, const std::vector<Activation>& hidden,
-                Loss loss, const char* fn, bool writable, double loss_parameter) {
+template <class T>
+NetworkOf<T> network(py::list coefs, py::list intercepts, const std::vector<Activation>& hidden,
+                     Loss loss, const char* fn, bool writable, double loss_parameter) {
   if (coefs.size() != intercepts.size() || coefs.empty())
     throw py::value_error(where(fn, "coefs") + " and intercepts must be non-empty lists of equal length");
-  Network net;
+  NetworkOf<T> net;
   net.hidden = hidden;
   net.loss = loss;
   net.loss_parameter = loss_parameter;
   for (size_t l = 0; l < coefs.size(); ++l) {
     auto w = coefs[l].cast<py::array>();
     auto b = intercepts[l].cast<py::array>();
-    float* wp = data_of(w, fn, "coefs[i]", 2, writable);
-    float* bp = data_of(b, fn, "intercepts[i]", 1, writable);
+    T* wp = data_of<T>(w, fn, "coefs[i]", 2, writable);
+    T* bp = data_of<T>(b, fn, "intercepts[i]", 1, writable);
     require_shape(b, {index_t(w.shape(1))}, fn, "intercepts[i]");
     net.layers.push_back({wp, bp, index_t(w.shape(0)), index_t(w.shape(1))});
   }
@@ -169,14 +161,15 @@ Network network(py::list coefs, py::list intercepts, const std::vector<Activatio
   return net;
 }
 
-// Views of a list of float32 arrays shaped like the parameters (coefs..., intercepts...):
+// Views of a list of arrays of T shaped like the parameters (coefs..., intercepts...):
 // 2 * n_layers of them.
-std::vector<float*> like_params(py::list arrays, const Network& net, const char* fn,
-                                const char* name, size_t normalized_layers) {
+template <class T>
+std::vector<T*> like_params(py::list arrays, const NetworkOf<T>& net, const char* fn,
+                            const char* name, size_t normalized_layers) {
   const size_t L = net.layers.size(), n = 2 * L + 2 * normalized_layers;
   if (arrays.size() < n)
     throw py::value_error(where(fn, name) + " needs " + std::to_string(n) + " arrays");
-  std::vector<float*> out;
+  std::vector<T*> out;
   for (size_t i = 0; i < n; ++i) {
     auto a = arrays[i].cast<py::array>();
     if (i < L) {
@@ -186,15 +179,16 @@ std::vector<float*> like_params(py::list arrays, const Network& net, const char*
     } else {  // batch norm's scales, then shifts, of hidden layers 0, 1, ...
       require_shape(a, {net.layers[(i - 2 * L) % normalized_layers].fan_out}, fn, name);
     }
-    out.push_back(data_of(a, fn, name, -1, true));
+    out.push_back(data_of<T>(a, fn, name, -1, true));
   }
   return out;
 }
 
-BatchNormConfig batch_norm_of(py::list scales, py::list shifts, py::list running_means,
-                              py::list running_vars, double momentum, double epsilon,
-                              const Network& net, const char* fn) {
-  BatchNormConfig config;
+template <class T>
+BatchNormConfigOf<T> batch_norm_of(py::list scales, py::list shifts, py::list running_means,
+                                   py::list running_vars, double momentum, double epsilon,
+                                   const NetworkOf<T>& net, const char* fn) {
+  BatchNormConfigOf<T> config;
   config.momentum = momentum, config.epsilon = epsilon;
   const size_t hidden = net.layers.size() - 1;
   if (scales.empty() && shifts.empty() && running_means.empty() && running_vars.empty())
@@ -208,16 +202,28 @@ BatchNormConfig batch_norm_of(py::list scales, py::list shifts, py::list running
       throw py::value_error(where(fn, name) + " needs one array per hidden layer (" +
                             std::to_string(hidden) + "), got " + std::to_string(list->size()));
   for (size_t l = 0; l < hidden; ++l) {
-    float* p[4];
+    T* p[4];
     for (int k = 0; k < 4; ++k) {
       auto a = (*lists[k].second)[l].cast<py::array>();
       require_shape(a, {net.layers[l].fan_out}, fn, lists[k].first);
-      p[k] = data_of(a, fn, lists[k].first, 1, true);
+      p[k] = data_of<T>(a, fn, lists[k].first, 1, true);
     }
     config.layers.push_back({p[0], p[1], p[2], p[3]});
   }
   return config;
 }
+
+// The two element types.
+#define NNFAST_NETWORK_ARGUMENTS(T)                                                          \
+  template NetworkOf<T> network(py::list, py::list, const std::vector<Activation>&, Loss,    \
+                                const char*, bool, double);                                  \
+  template std::vector<T*> like_params(py::list, const NetworkOf<T>&, const char*,           \
+                                       const char*, size_t);                                 \
+  template BatchNormConfigOf<T> batch_norm_of(py::list, py::list, py::list, py::list, double, \
+                                              double, const NetworkOf<T>&, const char*);
+NNFAST_NETWORK_ARGUMENTS(float)
+NNFAST_NETWORK_ARGUMENTS(double)
+#undef NNFAST_NETWORK_ARGUMENTS
 
 namespace {
 bool overlap(const py::array& a, const py::array& b) {

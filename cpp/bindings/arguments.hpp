@@ -69,9 +69,19 @@ void with_element_type(const py::array& a, const char* fn, const char* name, Bod
   body(float());
 }
 
-// A float32 C-contiguous matrix (transposed view when `trans`), and a writable one.
-ConstMatrixView matrix(py::array& a, const char* fn, const char* name, bool trans = false);
-MatrixView out_matrix(py::array& a, const char* fn, const char* name);
+// A C-contiguous matrix of T (float32 by default; transposed view when `trans`), and a
+// writable one.
+template <class T = float>
+ConstMatrixViewOf<T> matrix(py::array& a, const char* fn, const char* name, bool trans = false) {
+  const T* p = data_of<T>(a, fn, name, 2);
+  ConstMatrixViewOf<T> v{p, index_t(a.shape(0)), index_t(a.shape(1)), index_t(a.shape(1)), 1};
+  return trans ? v.transposed() : v;
+}
+template <class T = float>
+MatrixViewOf<T> out_matrix(py::array& a, const char* fn, const char* name) {
+  T* p = data_of<T>(a, fn, name, 2, true);
+  return {p, index_t(a.shape(0)), index_t(a.shape(1)), index_t(a.shape(1))};
+}
 
 // X of the whole-network calls: a dense float32/float64 array with contiguous rows, or a
 // scipy.sparse CSR matrix or array read in place. `keep` holds X's arrays until the call
@@ -82,19 +92,25 @@ CsrMatrix csr_kernel_input(const py::object& x, const char* fn, py::list& keep);
 // The optional batch rows of the CSR kernels: int64 row ids, or all of X's rows.
 RowSelection row_selection(std::optional<py::array>& rows, const CsrMatrix& x, const char* fn);
 
-// The network viewed from lists of float32 arrays. writable: training updates them in
+// The whole-network calls run in the element type T of the first coefs array (float32 or
+// float64: with_element_type); every other array of the call must be of T.
+
+// The network viewed from lists of arrays of T. writable: training updates them in
 // place; predict and loss_and_gradient only read them (a read-only model still predicts).
-Network network(py::list coefs, py::list intercepts, const std::vector<Activation>& hidden,
-                Loss loss, const char* fn, bool writable, double loss_parameter = 0.0);
-// Views of 2 * n_layers float32 arrays shaped like the parameters (coefs..., intercepts...),
+template <class T>
+NetworkOf<T> network(py::list coefs, py::list intercepts, const std::vector<Activation>& hidden,
+                     Loss loss, const char* fn, bool writable, double loss_parameter = 0.0);
+// Views of 2 * n_layers arrays of T shaped like the parameters (coefs..., intercepts...),
 // then 2 * normalized_layers shaped like batch norm's (scales..., shifts...).
-std::vector<float*> like_params(py::list arrays, const Network& net, const char* fn,
-                                const char* name, size_t normalized_layers = 0);
-// Batch norm's arrays, four lists of one float32 (fan_out,) array per hidden layer, or all
+template <class T>
+std::vector<T*> like_params(py::list arrays, const NetworkOf<T>& net, const char* fn,
+                            const char* name, size_t normalized_layers = 0);
+// Batch norm's arrays, four lists of one (fan_out,) array of T per hidden layer, or all
 // four empty (no batch norm); std::invalid_argument on a bad momentum or epsilon (check).
-BatchNormConfig batch_norm_of(py::list scales, py::list shifts, py::list running_means,
-                              py::list running_vars, double momentum, double epsilon,
-                              const Network& net, const char* fn);
+template <class T>
+BatchNormConfigOf<T> batch_norm_of(py::list scales, py::list shifts, py::list running_means,
+                                   py::list running_vars, double momentum, double epsilon,
+                                   const NetworkOf<T>& net, const char* fn);
 // sample_weight: null, or n weights of T.
 template <class T = float>
 const T* optional_weights(std::optional<py::array>& sw, index_t n, const char* fn) {

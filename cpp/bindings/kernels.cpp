@@ -1,6 +1,8 @@
 // The single kernels behind nnfast.ops: check the arrays, release the GIL, call the core.
 #include <pybind11/stl.h>
 
+#include <type_traits>
+
 #include "../dense.hpp"
 #include "../losses.hpp"
 #include "../optimizers.hpp"
@@ -18,18 +20,22 @@ void require_outputs(const py::array& z, const char* fn) {
     throw py::value_error(where(fn, "z") + " has no columns: a head needs at least one output");
 }
 
-void gemm_binding(py::array a, py::array b, py::array out, float alpha, float beta, bool ta,
+void gemm_binding(py::array a, py::array b, py::array out, double alpha, double beta, bool ta,
                   bool tb, bool reference) {
   const char* fn = reference ? "gemm_reference" : "gemm";
-  ConstMatrixView av = matrix(a, fn, "a", ta), bv = matrix(b, fn, "b", tb);
-  MatrixView cv = out_matrix(out, fn, "out");
-  check_gemm_shapes(fn, cv, av, bv);
-  require_no_overlap(fn, {{"out", out}}, {{"a", a}, {"b", b}});
-  py::gil_scoped_release release;
-  if (reference)
-    reference::gemm(cv, av, bv, alpha, beta);
-  else
-    gemm(cv, av, bv, alpha, beta);
+  with_element_type(a, fn, "a", [&](auto type) {
+    using T = decltype(type);
+    if (reference && !std::is_same_v<T, float>) require_dtype(a, py::dtype::of<float>(), fn, "a");
+    ConstMatrixViewOf<T> av = matrix<T>(a, fn, "a", ta), bv = matrix<T>(b, fn, "b", tb);
+    MatrixViewOf<T> cv = out_matrix<T>(out, fn, "out");
+    check_gemm_shapes(fn, cv, av, bv);
+    require_no_overlap(fn, {{"out", out}}, {{"a", a}, {"b", b}});
+    py::gil_scoped_release release;
+    if constexpr (std::is_same_v<T, float>) {
+      if (reference) return reference::gemm(cv, av, bv, float(alpha), float(beta));
+    }
+    gemm(cv, av, bv, T(alpha), T(beta));
+  });
 }
 
 }  // namespace
@@ -37,40 +43,47 @@ void gemm_binding(py::array a, py::array b, py::array out, float alpha, float be
 void bind_kernels(py::module_& m) {
   for (bool ref : {false, true})
     m.def(ref ? "gemm_reference" : "gemm",
-          [ref](py::array a, py::array b, py::array out, float alpha, float beta, bool ta, bool tb) {
-            gemm_binding(a, b, out, alpha, beta, ta, tb, ref);
-          },
-          py::arg("a"), py::arg("b"), py::arg("out"), py::arg("alpha") = 1.0f,
-          py::arg("beta") = 0.0f, py::arg("trans_a") = false, py::arg("trans_b") = false);
+          [ref](py::array a, py::array b, py::array out, double alpha, double beta, bool ta,
+                bool tb) { gemm_binding(a, b, out, alpha, beta, ta, tb, ref); },
+          py::arg("a"), py::arg("b"), py::arg("out"), py::arg("alpha") = 1.0,
+          py::arg("beta") = 0.0, py::arg("trans_a") = false, py::arg("trans_b") = false);
 
+  // The dense layer: float32 or float64, the type of x / dz.
   m.def("dense_forward", [](py::array x, py::array w, py::array b, Activation act, py::array out) {
     const char* fn = "dense_forward";
-    ConstMatrixView xv = matrix(x, fn, "x"), wv = matrix(w, fn, "w");
-    const float* bp = data_of(b, fn, "b", 1);
-    require_shape(b, {wv.cols}, fn, "b");
-    MatrixView yv = out_matrix(out, fn, "out");
-    check_gemm_shapes(fn, yv, xv, wv);
-    require_no_overlap(fn, {{"out", out}}, {{"x", x}, {"w", w}, {"b", b}});
-    py::gil_scoped_release release;
-    dense_forward(yv, xv, wv, bp, act);
+    with_element_type(x, fn, "x", [&](auto type) {
+      using T = decltype(type);
+      ConstMatrixViewOf<T> xv = matrix<T>(x, fn, "x"), wv = matrix<T>(w, fn, "w");
+      const T* bp = data_of<T>(b, fn, "b", 1);
+      require_shape(b, {wv.cols}, fn, "b");
+      MatrixViewOf<T> yv = out_matrix<T>(out, fn, "out");
+      check_gemm_shapes(fn, yv, xv, wv);
+      require_no_overlap(fn, {{"out", out}}, {{"x", x}, {"w", w}, {"b", b}});
+      py::gil_scoped_release release;
+      dense_forward(yv, xv, wv, bp, act);
+    });
   }, py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::arg("out"));
 
   m.def("dense_backward", [](py::array dz, py::array x, py::array w, py::array dw, py::array db,
                              std::optional<py::array> dx) {
     const char* fn = "dense_backward";
-    ConstMatrixView dzv = matrix(dz, fn, "dz"), xv = matrix(x, fn, "x"), wv = matrix(w, fn, "w");
-    MatrixView dwv = out_matrix(dw, fn, "dw");
-    float* dbp = data_of(db, fn, "db", 1, true);
-    require_shape(db, {dzv.cols}, fn, "db");
-    MatrixView dxv{nullptr, 0, 0, 0};
-    if (dx) dxv = out_matrix(*dx, fn, "dx");
-    NNFAST_CHECK(dzv.rows == xv.rows, fn, "dz has ", dzv.rows, " rows, x has ", xv.rows);
-    if (dx)
-      require_no_overlap(fn, {{"dw", dw}, {"db", db}, {"dx", *dx}}, {{"dz", dz}, {"x", x}, {"w", w}});
-    else
-      require_no_overlap(fn, {{"dw", dw}, {"db", db}}, {{"dz", dz}, {"x", x}, {"w", w}});
-    py::gil_scoped_release release;
-    dense_backward(dxv, dwv, dbp, dzv, xv, wv);
+    with_element_type(dz, fn, "dz", [&](auto type) {
+      using T = decltype(type);
+      ConstMatrixViewOf<T> dzv = matrix<T>(dz, fn, "dz"), xv = matrix<T>(x, fn, "x"),
+                           wv = matrix<T>(w, fn, "w");
+      MatrixViewOf<T> dwv = out_matrix<T>(dw, fn, "dw");
+      T* dbp = data_of<T>(db, fn, "db", 1, true);
+      require_shape(db, {dzv.cols}, fn, "db");
+      MatrixViewOf<T> dxv{nullptr, 0, 0, 0};
+      if (dx) dxv = out_matrix<T>(*dx, fn, "dx");
+      NNFAST_CHECK(dzv.rows == xv.rows, fn, "dz has ", dzv.rows, " rows, x has ", xv.rows);
+      if (dx)
+        require_no_overlap(fn, {{"dw", dw}, {"db", db}, {"dx", *dx}}, {{"dz", dz}, {"x", x}, {"w", w}});
+      else
+        require_no_overlap(fn, {{"dw", dw}, {"db", db}}, {{"dz", dz}, {"x", x}, {"w", w}});
+      py::gil_scoped_release release;
+      dense_backward(dxv, dwv, dbp, dzv, xv, wv);
+    });
   }, py::arg("dz"), py::arg("x"), py::arg("w"), py::arg("dw"), py::arg("db"), py::arg("dx") = py::none());
 
   for (bool ref : {false, true}) {

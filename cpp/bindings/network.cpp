@@ -32,7 +32,7 @@ struct SignalCheck {
 void bind_network(py::module_& m) {
   py::class_<OptimizerConfig>(m, "OptimizerConfig")
       .def(py::init([](const std::string& kind, double lr, double b1, double b2, double eps,
-                       float momentum, bool nesterov) {
+                       double momentum, bool nesterov) {
              if (kind != "adam" && kind != "sgd")
                throw py::value_error("[OptimizerConfig] kind must be 'adam' or 'sgd', got '" + kind + "'");
              OptimizerConfig c;
@@ -42,44 +42,46 @@ void bind_network(py::module_& m) {
              return c;
            }),
            py::arg("kind"), py::arg("learning_rate"), py::arg("beta1") = 0.9,
-           py::arg("beta2") = 0.999, py::arg("epsilon") = 1e-8, py::arg("momentum") = 0.0f,
+           py::arg("beta2") = 0.999, py::arg("epsilon") = 1e-8, py::arg("momentum") = 0.0,
            py::arg("nesterov") = false)
       .def_readwrite("learning_rate", &OptimizerConfig::learning_rate);
 
   m.def("train_epoch", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
                           Loss loss, py::object X, py::array Y, std::optional<py::array> sw,
-                          py::array order, index_t batch_size, float alpha,
+                          py::array order, index_t batch_size, double alpha,
                           const OptimizerConfig& opt, py::list state1, py::list state2,
                           py::array step, std::vector<float> dropout, std::uint64_t dropout_seed,
                           std::int64_t epoch, double loss_parameter, py::list bn_scales,
                           py::list bn_shifts, py::list running_means, py::list running_vars,
                           double bn_momentum, double bn_epsilon) {
     const char* fn = "train_epoch";
-    const Network net = network(coefs, intercepts, hidden, loss, fn, true, loss_parameter);
-    const DropoutConfig drop{std::move(dropout), dropout_seed, epoch};
-    drop.check(fn, net.layers.size() - 1);
-    const BatchNormConfig norm = batch_norm_of(bn_scales, bn_shifts, running_means, running_vars,
-                                               bn_momentum, bn_epsilon, net, fn);
-    norm.check(fn, net.layers.size() - 1);
-    py::list keep;
-    const InputRows rows = input_of(X, fn, keep);
-    const float* yp = data_of(Y, fn, "Y", 2);
-    require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");
-    const float* swp = optional_weights(sw, rows.rows, fn);
-    const std::int64_t* op = data_of<std::int64_t>(order, fn, "order", 1);
-    OptimizerState state;
-    state.first = like_params(state1, net, fn, "state1", norm.count());
-    if (opt.kind == OptimizerConfig::Kind::adam)
-      state.second = like_params(state2, net, fn, "state2", norm.count());
-    state.step = data_of<std::int64_t>(step, fn, "step", 1, true);
-    require_shape(step, {1}, fn, "step");
+    if (coefs.empty()) throw py::value_error(where(fn, "coefs") + " is empty");
     SignalCheck signals;
     EpochResult result;
-    {
+    with_element_type(coefs[0].cast<py::array>(), fn, "coefs[0]", [&](auto type) {
+      using T = decltype(type);
+      const NetworkOf<T> net = network<T>(coefs, intercepts, hidden, loss, fn, true, loss_parameter);
+      const DropoutConfig drop{std::move(dropout), dropout_seed, epoch};
+      drop.check(fn, net.layers.size() - 1);
+      const BatchNormConfigOf<T> norm = batch_norm_of(bn_scales, bn_shifts, running_means,
+                                                      running_vars, bn_momentum, bn_epsilon, net, fn);
+      norm.check(fn, net.layers.size() - 1);
+      py::list keep;
+      const InputRows rows = input_of(X, fn, keep);
+      const T* yp = data_of<T>(Y, fn, "Y", 2);
+      require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");
+      const T* swp = optional_weights<T>(sw, rows.rows, fn);
+      const std::int64_t* op = data_of<std::int64_t>(order, fn, "order", 1);
+      OptimizerStateOf<T> state;
+      state.first = like_params(state1, net, fn, "state1", norm.count());
+      if (opt.kind == OptimizerConfig::Kind::adam)
+        state.second = like_params(state2, net, fn, "state2", norm.count());
+      state.step = data_of<std::int64_t>(step, fn, "step", 1, true);
+      require_shape(step, {1}, fn, "step");
       py::gil_scoped_release release;
       result = train_epoch(net, rows, yp, swp, op, index_t(order.size()), batch_size, alpha, opt,
                            state, std::ref(signals), drop, norm);
-    }
+    });
     if (signals.pending) throw *signals.pending;
     return result.loss_sum;
   }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
@@ -93,25 +95,31 @@ void bind_network(py::module_& m) {
 
   m.def("loss_and_gradient", [](py::list coefs, py::list intercepts, std::vector<Activation> hidden,
                                 Loss loss, py::object X, py::array Y, std::optional<py::array> sw,
-                                float alpha, py::list grad_coefs, py::list grad_intercepts,
+                                double alpha, py::list grad_coefs, py::list grad_intercepts,
                                 double loss_parameter) {
     const char* fn = "loss_and_gradient";
-    const Network net = network(coefs, intercepts, hidden, loss, fn, false, loss_parameter);
-    py::list keep;
-    const InputRows rows = input_of(X, fn, keep);
-    const float* yp = data_of(Y, fn, "Y", 2);
-    require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");
-    const float* swp = optional_weights(sw, rows.rows, fn);
-    const size_t L = net.layers.size();
-    py::list grads;
-    for (auto g : grad_coefs) grads.append(g);
-    for (auto g : grad_intercepts) grads.append(g);
-    if (grad_coefs.size() != L || grad_intercepts.size() != L)
-      throw py::value_error(where(fn, "grad_coefs") + " and grad_intercepts need " + std::to_string(L) + " arrays each");
-    const std::vector<float*> all = like_params(grads, net, fn, "grad");
-    const std::vector<float*> gw(all.begin(), all.begin() + L), gb(all.begin() + L, all.end());
-    py::gil_scoped_release release;
-    return loss_and_gradient(net, rows, yp, swp, alpha, gw, gb);
+    if (coefs.empty()) throw py::value_error(where(fn, "coefs") + " is empty");
+    double objective = 0.0;
+    with_element_type(coefs[0].cast<py::array>(), fn, "coefs[0]", [&](auto type) {
+      using T = decltype(type);
+      const NetworkOf<T> net = network<T>(coefs, intercepts, hidden, loss, fn, false, loss_parameter);
+      py::list keep;
+      const InputRows rows = input_of(X, fn, keep);
+      const T* yp = data_of<T>(Y, fn, "Y", 2);
+      require_shape(Y, {rows.rows, net.n_outputs()}, fn, "Y");
+      const T* swp = optional_weights<T>(sw, rows.rows, fn);
+      const size_t L = net.layers.size();
+      py::list grads;
+      for (auto g : grad_coefs) grads.append(g);
+      for (auto g : grad_intercepts) grads.append(g);
+      if (grad_coefs.size() != L || grad_intercepts.size() != L)
+        throw py::value_error(where(fn, "grad_coefs") + " and grad_intercepts need " + std::to_string(L) + " arrays each");
+      const std::vector<T*> all = like_params(grads, net, fn, "grad");
+      const std::vector<T*> gw(all.begin(), all.begin() + L), gb(all.begin() + L, all.end());
+      py::gil_scoped_release release;
+      objective = loss_and_gradient(net, rows, yp, swp, alpha, gw, gb);
+    });
+    return objective;
   }, py::arg("coefs"), py::arg("intercepts"), py::arg("activations"), py::arg("loss"), py::arg("X"),
      py::arg("Y"), py::arg("sample_weight"), py::arg("alpha"), py::arg("grad_coefs"),
      py::arg("grad_intercepts"), py::arg("loss_parameter") = 0.0);

@@ -1,8 +1,11 @@
 """Stubs of ``nnfast._core``, the C++ extension (cpp/bindings/).
 
 Conventions for every function here:
-- Arrays are float32 and C-contiguous unless said otherwise. A wrong dtype, layout or
-  shape raises TypeError/ValueError; nothing is silently converted or copied.
+- Arrays are float32 and C-contiguous unless said otherwise. The kernels of nnfast.ops
+  (gemm, dense_forward, dense_backward, activation_forward, activation_backward,
+  output_activation, loss_forward_backward, adam_update, sgd_update) also take float64:
+  the first array's dtype, which every other array of the call must have. A wrong dtype,
+  layout or shape raises TypeError/ValueError; nothing is silently converted or copied.
 - Outputs are passed in (``out=``-style) and written in place; the GIL is released
   while C++ computes.
 - Shapes are row-major: x (n, in), w (in, out), y (n, out).
@@ -127,7 +130,7 @@ def loss_forward_backward(z: np.ndarray, y: np.ndarray, loss: Loss, grad: np.nda
                           sample_weight: Optional[np.ndarray] = None) -> float:
     """Per row i: loss_i from the pre-activation z (n, k) and target y (n, k);
     grad := (f(z) - y) * sw_i. Returns sum_i sw_i * loss_i (float64; not divided by n).
-    Log-losses clip probabilities to [eps, 1 - eps] (float32 eps) as scikit-learn does."""
+    Log-losses clip probabilities to [eps, 1 - eps] (eps of z's dtype) as scikit-learn does."""
 
 def adam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, *,
                 step: int, learning_rate: float, beta1: float = 0.9, beta2: float = 0.999,

@@ -6,11 +6,11 @@ into the C++ extension (``nnfast._core``); the GIL is released while it computes
 
 Conventions
 -----------
-- **float32 (or float64), C-contiguous, no silent copies.** Every array argument must be
-  a ``numpy.ndarray`` in C order, of dtype float32 for the GEMM and dense layers; the
-  elementwise kernels (activations, output heads and losses, optimizer updates) take
-  float32 or float64, computed in that precision (float64 through float64 polynomials),
-  with every array of a call of the same dtype. A wrong type or dtype raises
+- **float32 or float64, C-contiguous, no silent copies.** Every array argument must be
+  a ``numpy.ndarray`` in C order, of dtype float32 or float64 (the first array of a call
+  chooses; every other array of the call must have the same dtype). Each kernel computes
+  in that precision: float64 runs each instruction set's float64 vectors, GEMM tiles and
+  polynomials. A wrong type or dtype raises
   ``TypeError``; a non-contiguous layout, a read-only output or a wrong shape raises
   ``ValueError``. Messages read ``"[function] argument: problem"``. Convert once with
   ``np.ascontiguousarray(x, dtype=np.float32)`` if needed.
@@ -22,8 +22,9 @@ Conventions
   An array a function writes (``out``, ``param``, ``m``, ``v``, ``velocity``) must not
   share memory with any other argument: that is a ``ValueError`` naming both (a blocked,
   threaded kernel would read what it has already overwritten).
-- **Alignment.** An array's data must start at a multiple of 4 bytes (a view at an odd byte
-  offset of a byte buffer does not): ``ValueError``; ``np.array(x)`` copies it aligned.
+- **Alignment.** An array's data must start at a multiple of its item size (4 bytes for
+  float32, 8 for float64; a view at an odd byte offset of a byte buffer does not):
+  ``ValueError``; ``np.array(x)`` copies it aligned.
 - **Scalars.** ``alpha``, ``learning_rate`` and the like must be real numbers, flags
   (``trans_a``, ``nesterov``, ``need_dx``) ``True``/``False``, ``step`` an integer:
   ``TypeError`` naming the argument otherwise.
@@ -83,7 +84,7 @@ __all__ = [
 
 # The dtypes of the elementwise kernels (the first array of a call chooses).
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-# An elementwise kernel's array: float32 or float64, its result of the same dtype.
+# A kernel's array: float32 or float64, its result of the same dtype.
 Floats = TypeVar("Floats", NDArray[np.float32], NDArray[np.float64])
 AnyFloats = Union[NDArray[np.float32], NDArray[np.float64]]
 
@@ -108,8 +109,8 @@ def _check(fn, name, arr, shape=None, *, ndim=None, writeable=False, dtype=np.fl
     if not arr.flags.c_contiguous:
         raise ValueError(f"{where} must be C-contiguous (use np.ascontiguousarray)")
     if not arr.flags.aligned:
-        raise ValueError(f"{where} is not aligned to its 4-byte items (a view at an odd "
-                         "offset of a buffer?): pass a copy")
+        raise ValueError(f"{where} is not aligned to its {arr.itemsize}-byte items (a view at "
+                         "an odd offset of a buffer?): pass a copy")
     if writeable and not arr.flags.writeable:
         raise ValueError(f"{where} is read-only but is written in place")
     if shape is not None:
@@ -158,11 +159,11 @@ def _integer(fn, name, value):
     return value
 
 
-def _out(fn, out, shape):
-    """A new float32 array of ``shape`` when ``out`` is None, else the checked ``out``."""
+def _out(fn, out, shape, dtype=np.float32):
+    """A new array of ``shape`` and ``dtype`` when ``out`` is None, else the checked ``out``."""
     if out is None:
-        return np.empty(shape, dtype=np.float32)
-    return _check(fn, "out", out, shape, writeable=True)
+        return np.empty(shape, dtype=dtype)
+    return _check(fn, "out", out, shape, writeable=True, dtype=dtype)
 
 
 def _enum(fn, kind, value):
@@ -177,15 +178,15 @@ def _enum(fn, kind, value):
 
 # --- GEMM and dense layers ----------------------------------------------------------------
 def gemm(
-    a: NDArray[np.float32],
-    b: NDArray[np.float32],
+    a: Floats,
+    b: Floats,
     *,
     trans_a: bool = False,
     trans_b: bool = False,
     alpha: float = 1.0,
     beta: float = 0.0,
-    out: Optional[NDArray[np.float32]] = None,
-) -> NDArray[np.float32]:
+    out: Optional[Floats] = None,
+) -> Floats:
     """General matrix product ``out := alpha * op(a) @ op(b) + beta * out``.
 
     ``op(a)`` is ``a.T`` when ``trans_a`` else ``a`` (likewise for ``b``); the transpose is
@@ -193,18 +194,18 @@ def gemm(
 
     Parameters
     ----------
-    a : ndarray, float32, shape (m, k), or (k, m) with ``trans_a=True``
-    b : ndarray, float32, shape (k, n), or (n, k) with ``trans_b=True``
+    a : ndarray, float32 or float64, shape (m, k), or (k, m) with ``trans_a=True``
+    b : ndarray, dtype of ``a``, shape (k, n), or (n, k) with ``trans_b=True``
     trans_a, trans_b : bool
     alpha, beta : float
         With ``beta == 0`` the previous content of ``out`` is never read (it may hold NaN).
         A nonzero ``beta`` requires ``out``.
-    out : ndarray, float32, shape (m, n), optional
+    out : ndarray, dtype of ``a``, shape (m, n), optional
         Written in place. Allocated when None.
 
     Returns
     -------
-    out : ndarray, float32, shape (m, n)
+    out : ndarray, dtype of ``a``, shape (m, n)
 
     Examples
     --------
@@ -218,12 +219,18 @@ def gemm(
     >>> ops.gemm(a, a, trans_b=True)  # a @ a.T, the transpose read in place
     array([[ 5., 14.],
            [14., 50.]], dtype=float32)
+
+    float64 operands are multiplied in float64:
+
+    >>> ops.gemm(a.astype(np.float64), b.astype(np.float64))
+    array([[ 3.,  3.],
+           [12., 12.]])
     """
-    a = _check("gemm", "a", a, ndim=2)
-    b = _check("gemm", "b", b, ndim=2)
+    a = _check("gemm", "a", a, ndim=2, dtype=_FLOATS)
+    b = _check("gemm", "b", b, ndim=2, dtype=a.dtype)
     trans_a, trans_b = _flag("gemm", "trans_a", trans_a), _flag("gemm", "trans_b", trans_b)
-    alpha = _real("gemm", "alpha", alpha, float32=True)
-    beta = _real("gemm", "beta", beta, float32=True)
+    alpha = _real("gemm", "alpha", alpha, float32=a.dtype == np.float32)
+    beta = _real("gemm", "beta", beta, float32=a.dtype == np.float32)
     m, k = a.shape[::-1] if trans_a else a.shape
     k_b, n = b.shape[::-1] if trans_b else b.shape
     if k != k_b:
@@ -231,36 +238,36 @@ def gemm(
                          f"op(b) is {k_b}x{n}")
     if out is None and beta != 0.0:
         raise ValueError("[gemm] beta != 0 reads out, so out must be given")
-    out = _out("gemm", out, (m, n))
+    out = _out("gemm", out, (m, n), a.dtype)
     _core.gemm(a, b, out, alpha=alpha, beta=beta, trans_a=trans_a, trans_b=trans_b)
     return out
 
 
 def dense_forward(
-    x: NDArray[np.float32],
-    w: NDArray[np.float32],
-    b: NDArray[np.float32],
+    x: Floats,
+    w: Floats,
+    b: Floats,
     activation: str = "relu",
-    out: Optional[NDArray[np.float32]] = None,
-) -> NDArray[np.float32]:
+    out: Optional[Floats] = None,
+) -> Floats:
     """Forward pass of a dense layer: ``out = f(x @ w + b)``.
 
     The bias and the activation are applied while each output tile is still in cache.
 
     Parameters
     ----------
-    x : ndarray, float32, shape (n, in)
-    w : ndarray, float32, shape (in, out)
-    b : ndarray, float32, shape (out,)
+    x : ndarray, float32 or float64, shape (n, in)
+    w : ndarray, dtype of ``x``, shape (in, out)
+    b : ndarray, dtype of ``x``, shape (out,)
     activation : str
         ``f``, applied elementwise: any of :func:`activation_forward`'s (the same
         kernels). To back-propagate through ``"gelu"``, ``"gelu_tanh"`` or ``"silu"``,
         keep ``x @ w + b`` as well: :func:`activation_backward` reads it (``x=``).
-    out : ndarray, float32, shape (n, out), optional
+    out : ndarray, dtype of ``x``, shape (n, out), optional
 
     Returns
     -------
-    out : ndarray, float32, shape (n, out)
+    out : ndarray, dtype of ``x``, shape (n, out)
 
     Examples
     --------
@@ -274,41 +281,41 @@ def dense_forward(
            [1.5, 1.5, 0. ]], dtype=float32)
     """
     act = _enum("dense_forward", _core.Activation, activation)
-    x = _check("dense_forward", "x", x, ndim=2)
-    w = _check("dense_forward", "w", w, (x.shape[1], None))
-    b = _check("dense_forward", "b", b, (w.shape[1],))
-    out = _out("dense_forward", out, (x.shape[0], w.shape[1]))
+    x = _check("dense_forward", "x", x, ndim=2, dtype=_FLOATS)
+    w = _check("dense_forward", "w", w, (x.shape[1], None), dtype=x.dtype)
+    b = _check("dense_forward", "b", b, (w.shape[1],), dtype=x.dtype)
+    out = _out("dense_forward", out, (x.shape[0], w.shape[1]), x.dtype)
     _core.dense_forward(x, w, b, act, out)
     return out
 
 
 def dense_backward(
-    dz: NDArray[np.float32],
-    x: NDArray[np.float32],
-    w: NDArray[np.float32],
+    dz: Floats,
+    x: Floats,
+    w: Floats,
     *,
     need_dx: bool = True,
-) -> tuple[Optional[NDArray[np.float32]], NDArray[np.float32], NDArray[np.float32]]:
+) -> tuple[Optional[Floats], Floats, Floats]:
     """Backward pass of a dense layer ``z = x @ w + b``.
 
     Parameters
     ----------
-    dz : ndarray, float32, shape (n, out)
+    dz : ndarray, dtype of ``x``, shape (n, out)
         Gradient of the objective with respect to the pre-activation ``z``. To go through
         an activation first, use :func:`activation_backward`.
-    x : ndarray, float32, shape (n, in)
+    x : ndarray, float32 or float64, shape (n, in)
         The layer's input.
-    w : ndarray, float32, shape (in, out)
+    w : ndarray, dtype of ``x``, shape (in, out)
     need_dx : bool
         Compute ``dx`` (False for the first layer, whose input needs no gradient).
 
     Returns
     -------
-    dx : ndarray, float32, shape (n, in), or None when ``need_dx`` is False
+    dx : ndarray, dtype of ``x``, shape (n, in), or None when ``need_dx`` is False
         ``dz @ w.T``
-    dw : ndarray, float32, shape (in, out)
+    dw : ndarray, dtype of ``x``, shape (in, out)
         ``x.T @ dz``
-    db : ndarray, float32, shape (out,)
+    db : ndarray, dtype of ``x``, shape (out,)
         ``dz.sum(axis=0)``
 
     Examples
@@ -329,11 +336,11 @@ def dense_backward(
     >>> ops.dense_backward(dz, x, w, need_dx=False)[0] is None
     True
     """
-    x = _check("dense_backward", "x", x, ndim=2)
-    w = _check("dense_backward", "w", w, (x.shape[1], None))
-    dz = _check("dense_backward", "dz", dz, (x.shape[0], w.shape[1]))
+    x = _check("dense_backward", "x", x, ndim=2, dtype=_FLOATS)
+    w = _check("dense_backward", "w", w, (x.shape[1], None), dtype=x.dtype)
+    dz = _check("dense_backward", "dz", dz, (x.shape[0], w.shape[1]), dtype=x.dtype)
     dw = np.empty_like(w)
-    db = np.empty(w.shape[1], dtype=np.float32)
+    db = np.empty(w.shape[1], dtype=x.dtype)
     dx = np.empty_like(x) if _flag("dense_backward", "need_dx", need_dx) else None
     _core.dense_backward(dz, x, w, dw, db, dx)
     return dx, dw, db

@@ -205,15 +205,15 @@ void test_network_gradient() {
     Network net{{{w0.data(), b0.data(), d, h}, {w1.data(), b1.data(), h, k}}, {Activation::tanh}, loss};
     const InputRows rows{x.data(), false, n, d, d};
     std::vector<float> g0(w0.size()), gb0(b0.size()), g1(w1.size()), gb1(b1.size());
-    loss_and_gradient(net, rows, y.data(), nullptr, 0.1f, {g0.data(), g1.data()}, {gb0.data(), gb1.data()});
+    loss_and_gradient<float>(net, rows, y.data(), nullptr, 0.1f, {g0.data(), g1.data()}, {gb0.data(), gb1.data()});
     double worst = 0.0;
     for (size_t i = 0; i < w0.size(); i += 3) {
       const float saved = w0[i], hstep = 1e-2f;
       std::vector<float> s0(w0.size()), s1(b0.size()), s2(w1.size()), s3(b1.size());
       w0[i] = saved + hstep;
-      const double up = loss_and_gradient(net, rows, y.data(), nullptr, 0.1f, {s0.data(), s2.data()}, {s1.data(), s3.data()});
+      const double up = loss_and_gradient<float>(net, rows, y.data(), nullptr, 0.1f, {s0.data(), s2.data()}, {s1.data(), s3.data()});
       w0[i] = saved - hstep;
-      const double down = loss_and_gradient(net, rows, y.data(), nullptr, 0.1f, {s0.data(), s2.data()}, {s1.data(), s3.data()});
+      const double down = loss_and_gradient<float>(net, rows, y.data(), nullptr, 0.1f, {s0.data(), s2.data()}, {s1.data(), s3.data()});
       w0[i] = saved;
       worst = std::max(worst, std::abs((up - down) / (2 * hstep) - g0[i]));
     }
@@ -243,7 +243,7 @@ std::vector<float> train_epoch_weights(Activation act, const OptimizerConfig& co
               Loss::softmax_cross_entropy};
   OptimizerState state{{m[0].data(), m[1].data(), m[2].data(), m[3].data()},
                        {v[0].data(), v[1].data(), v[2].data(), v[3].data()}, &step};
-  train_epoch(net, {x.data(), false, n, d, d}, y.data(), nullptr, order.data(), n, 32, 1e-4f,
+  train_epoch<float>(net, {x.data(), false, n, d, d}, y.data(), nullptr, order.data(), n, 32, 1e-4f,
               config, state, nullptr, dropout);
   if (config.kind == OptimizerConfig::Kind::adam)
     expect(step == 5, "train_epoch takes 5 Adam steps", std::to_string(step));
@@ -621,9 +621,9 @@ void test_csr_training_equals_dense() {
         const OptimizerState state{{m[0].data(), m[1].data(), m[2].data(), m[3].data()},
                                    {v[0].data(), v[1].data(), v[2].data(), v[3].data()}, &step};
         const InputRows in = sparse ? InputRows::from_csr(x.view(3)) : InputRows{x.dense.data(), false, n, d, d};
-        train_epoch(net, in, y.data(), nullptr, order.data(), n, batch, 1e-3f, OptimizerConfig{}, state, nullptr);
+        train_epoch<float>(net, in, y.data(), nullptr, order.data(), n, batch, 1e-3f, OptimizerConfig{}, state, nullptr);
         std::vector<float> g0(w0.size()), gb0(b0.size()), g1(w1.size()), gb1(b1.size());
-        loss_and_gradient(net, in, y.data(), nullptr, 1e-3f, {g0.data(), g1.data()}, {gb0.data(), gb1.data()});
+        loss_and_gradient<float>(net, in, y.data(), nullptr, 1e-3f, {g0.data(), g1.data()}, {gb0.data(), gb1.data()});
         std::vector<float> all(w0);
         for (const auto* part : {&w1, &g0, &g1, &gb0})
           all.insert(all.end(), part->begin(), part->end());

@@ -1,5 +1,5 @@
 // The portable kernels (baseline flags: SSE2 on x86-64, NEON on aarch64), over the
-// 4-float vector of vec.hpp.
+// 16-byte vectors of vec.hpp (4 floats, 2 doubles).
 // The bodies are cpp/kernels/*.inc, written once for every instruction set.
 #include <utility>
 

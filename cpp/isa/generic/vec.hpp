@@ -48,7 +48,11 @@ struct Vec {
   Native v;
 
   static Vec zero() { return {Native{}}; }
-  static Vec broadcast(T x) { return {Native{} + x}; }
+  static Vec broadcast(T x) {  // lane by lane: x + 0 would turn -0 into +0
+    Vec r;
+    for (int i = 0; i < width; ++i) r.v[i] = x;
+    return r;
+  }
   static Vec load(const T* p) {
     Vec r;
     std::memcpy(&r.v, p, sizeof r.v);
