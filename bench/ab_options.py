@@ -27,6 +27,7 @@ OPTIONS = {  # name -> (MLPClassifier keyword arguments, use a validation set)
     "dropout=0.2": ({"dropout": 0.2}, False),
     "batch_norm=True": ({"batch_norm": True}, False),
     "class_weight='balanced'": ({"class_weight": "balanced"}, False),
+    "dtype=np.float64 (float64 end to end)": ({"dtype": np.float64}, False),
     "X_val (10% of the rows): validation_loss_curve_": ({}, True),
 }
 

@@ -89,9 +89,11 @@ def test_poisson_regression_learns_the_rate(rng):
 BATCH_NORM_DEFAULTS = {"batch_norm": False, "batch_norm_momentum": 0.1,
                        "batch_norm_epsilon": 1e-5}
 EXTRA_PARAMETERS = {"MLPClassifier": {"class_weight": None, "init": "glorot_uniform",
-                                      "dropout": 0.0, **BATCH_NORM_DEFAULTS},
+                                      "dropout": 0.0, **BATCH_NORM_DEFAULTS,
+                                      "dtype": np.float32},
                     "MLPRegressor": {"init": "glorot_uniform", "dropout": 0.0,
-                                     **BATCH_NORM_DEFAULTS, "delta": 1.0, "quantile": 0.5}}
+                                     **BATCH_NORM_DEFAULTS, "delta": 1.0, "quantile": 0.5,
+                                     "dtype": np.float32}}
 
 
 @pytest.mark.parametrize("ours,theirs", ESTIMATOR_PAIRS)

@@ -19,8 +19,15 @@ def test_readme_has_examples_and_commands():
     assert 'pip install ".[test]" && python -m pytest' in text
 
 
+# The optional packages an example imports (extras): without them it is skipped, saying so.
+OPTIONAL = ("onnxruntime", "skl2onnx", "onnx", "dask", "distributed", "safetensors", "torch")
+
+
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index, tmp_path, monkeypatch):
+    for module in OPTIONAL:
+        if re.search(rf"^\s*(import|from) {module}\b", BLOCKS[index], re.M):
+            pytest.importorskip(module)
     monkeypatch.chdir(tmp_path)  # an example may write a file
     environment = dict(os.environ)  # dask's cluster sets OMP_NUM_THREADS=1 here
     try:

@@ -3,7 +3,8 @@
 scikit-learn's MLP passes all of them with max_iter=100 (its own test setting, verified
 with `check_estimator(..., on_fail=None)` on 1.9.1, also without the solver overrides
 its test suite applies to the sample-weight checks). nnfast passes all but two, which
-are expected failures for one reason: float32 arithmetic. scikit-learn's own MLP fails
+are expected failures for one reason: float32 arithmetic (with dtype=np.float64 it passes
+every one). scikit-learn's own MLP fails
 the same comparison once it computes in float32 (see
 test_sklearn_fails_the_same_check_in_float32 below), and nnfast passes it at a float32 tolerance
 (test_estimators.py::test_integer_weights_equal_repetition_to_float32_precision).
@@ -47,6 +48,32 @@ def test_sklearn_compatible_estimator(estimator, check):
         # max_iter=100 does not converge on most check data; that is not a failure.
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+# dtype=np.float64 computes as scikit-learn does, in float64: every check passes, the
+# sample-weight equivalence included (issue 11: no expected failure).
+@parametrize_with_checks(
+    [MLPClassifier(max_iter=100, dtype=np.float64), MLPRegressor(max_iter=100, dtype=np.float64)],
+    xfail_strict=True,
+)
+def test_sklearn_compatible_estimator_in_float64(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_float64_passes_the_check_float32_fails(name):
+    # nnfast's float64 fits on repeated rows and on integer weights agree to rtol 1e-7,
+    # as scikit-learn's do; its float32 ones do not (FLOAT32_REASON).
+    import nnfast
+    estimator = getattr(nnfast, name)(max_iter=100, dtype=np.float64)
+    repeated, weighted = sample_weight_equivalence_outputs(estimator, np.float64)
+    assert repeated.dtype == np.float64
+    assert_allclose(repeated, weighted, rtol=1e-7)
+    repeated, weighted = sample_weight_equivalence_outputs(
+        estimator.set_params(dtype=np.float32), np.float64)
+    assert not np.allclose(repeated, weighted, rtol=1e-7, atol=0)
 
 
 def sample_weight_equivalence_outputs(estimator, dtype):

@@ -13,6 +13,13 @@ void require_dtype(const py::array& a, const py::dtype& dt, const char* fn, cons
                          std::string(py::str(a.dtype())));
 }
 
+py::array array_item(const py::handle& item, const char* fn, const char* name) {
+  if (!py::isinstance<py::array>(item))
+    throw py::type_error(where(fn, name) + " must be a numpy array, got " +
+                         std::string(py::str(py::type::of(item))));
+  return py::reinterpret_borrow<py::array>(item);
+}
+
 std::string shape_string(const py::array& a) {
   std::string s = "(";
   for (py::ssize_t d = 0; d < a.ndim(); ++d) s += (d ? ", " : "") + std::to_string(a.shape(d));
@@ -150,8 +157,8 @@ NetworkOf<T> network(py::list coefs, py::list intercepts, const std::vector<Acti
   net.loss = loss;
   net.loss_parameter = loss_parameter;
   for (size_t l = 0; l < coefs.size(); ++l) {
-    auto w = coefs[l].cast<py::array>();
-    auto b = intercepts[l].cast<py::array>();
+    auto w = array_item(coefs[l], fn, "coefs[i]");
+    auto b = array_item(intercepts[l], fn, "intercepts[i]");
     T* wp = data_of<T>(w, fn, "coefs[i]", 2, writable);
     T* bp = data_of<T>(b, fn, "intercepts[i]", 1, writable);
     require_shape(b, {index_t(w.shape(1))}, fn, "intercepts[i]");
@@ -171,7 +178,7 @@ std::vector<T*> like_params(py::list arrays, const NetworkOf<T>& net, const char
     throw py::value_error(where(fn, name) + " needs " + std::to_string(n) + " arrays");
   std::vector<T*> out;
   for (size_t i = 0; i < n; ++i) {
-    auto a = arrays[i].cast<py::array>();
+    auto a = array_item(arrays[i], fn, name);
     if (i < L) {
       require_shape(a, {net.layers[i].fan_in, net.layers[i].fan_out}, fn, name);
     } else if (i < 2 * L) {
@@ -204,7 +211,7 @@ BatchNormConfigOf<T> batch_norm_of(py::list scales, py::list shifts, py::list ru
   for (size_t l = 0; l < hidden; ++l) {
     T* p[4];
     for (int k = 0; k < 4; ++k) {
-      auto a = (*lists[k].second)[l].cast<py::array>();
+      auto a = array_item((*lists[k].second)[l], fn, lists[k].first);
       require_shape(a, {net.layers[l].fan_out}, fn, lists[k].first);
       p[k] = data_of<T>(a, fn, lists[k].first, 1, true);
     }

@@ -57,6 +57,11 @@ T* data_of(py::array& a, const char* fn, const char* name, int ndim, bool writab
   return static_cast<T*>(writable ? a.mutable_data() : const_cast<void*>(a.data()));
 }
 
+// A list item that must already be a NumPy array (TypeError naming it otherwise): the
+// pointers taken into it must stay valid while the list holds it, which an array
+// converted from a nested list (a temporary) would not.
+py::array array_item(const py::handle& item, const char* fn, const char* name);
+
 // Calls body(T()) with T the element type of `a`, float32 or float64 (TypeError naming the
 // argument otherwise): the elementwise kernels of nnfast.ops take either, and data_of<T>
 // then requires every other array of the call to have the same one.

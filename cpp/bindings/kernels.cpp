@@ -203,13 +203,22 @@ void bind_kernels(py::module_& m) {
      py::arg("loss_parameter") = 0.0);
 
   m.def("all_finite", [](py::list arrays) {
-    std::vector<std::pair<const float*, index_t>> views;
+    // float32 or float64, each array its own.
+    std::vector<std::pair<const float*, index_t>> floats;
+    std::vector<std::pair<const double*, index_t>> doubles;
     for (auto h : arrays) {
-      auto a = h.cast<py::array>();
-      views.emplace_back(data_of(a, "all_finite", "arrays[i]", -1), index_t(a.size()));
+      auto a = array_item(h, "all_finite", "arrays[i]");
+      with_element_type(a, "all_finite", "arrays[i]", [&](auto type) {
+        using T = decltype(type);
+        const T* p = data_of<T>(a, "all_finite", "arrays[i]", -1);
+        if constexpr (std::is_same_v<T, float>) floats.emplace_back(p, index_t(a.size()));
+        else doubles.emplace_back(p, index_t(a.size()));
+      });
     }
     py::gil_scoped_release release;
-    for (const auto& [p, n] : views)
+    for (const auto& [p, n] : floats)
+      if (!all_finite(p, n)) return false;
+    for (const auto& [p, n] : doubles)
       if (!all_finite(p, n)) return false;
     return true;
   }, py::arg("arrays"));

@@ -58,7 +58,7 @@ void bind_network(py::module_& m) {
     if (coefs.empty()) throw py::value_error(where(fn, "coefs") + " is empty");
     SignalCheck signals;
     EpochResult result;
-    with_element_type(coefs[0].cast<py::array>(), fn, "coefs[0]", [&](auto type) {
+    with_element_type(array_item(coefs[0], fn, "coefs[0]"), fn, "coefs[0]", [&](auto type) {
       using T = decltype(type);
       const NetworkOf<T> net = network<T>(coefs, intercepts, hidden, loss, fn, true, loss_parameter);
       const DropoutConfig drop{std::move(dropout), dropout_seed, epoch};
@@ -100,7 +100,7 @@ void bind_network(py::module_& m) {
     const char* fn = "loss_and_gradient";
     if (coefs.empty()) throw py::value_error(where(fn, "coefs") + " is empty");
     double objective = 0.0;
-    with_element_type(coefs[0].cast<py::array>(), fn, "coefs[0]", [&](auto type) {
+    with_element_type(array_item(coefs[0], fn, "coefs[0]"), fn, "coefs[0]", [&](auto type) {
       using T = decltype(type);
       const NetworkOf<T> net = network<T>(coefs, intercepts, hidden, loss, fn, false, loss_parameter);
       py::list keep;

@@ -126,7 +126,7 @@ class Predictor {
     if (prepared_ && seen == seen_) return prepared_;
     auto prepared = std::make_shared<PreparedNetwork>();
     if (coefs.empty()) throw py::value_error(where("Predictor", "coefs") + " is empty");
-    with_element_type(coefs[0].cast<py::array>(), "Predictor", "coefs[0]", [&](auto type) {
+    with_element_type(array_item(coefs[0], "Predictor", "coefs[0]"), "Predictor", "coefs[0]", [&](auto type) {
       using T = decltype(type);
       NetworkOf<T>& net = prepared->net<T>();
       prepared->is_double = std::is_same_v<T, double>;
@@ -136,7 +136,7 @@ class Predictor {
                               "hidden layer (" + std::to_string(net.layers.size() - 1) +
                               "), got " + std::to_string(scales.size()));
       for (size_t l = 0; l < scales.size(); ++l) {
-        auto s = scales[l].cast<py::array>();
+        auto s = array_item(scales[l], "Predictor", "column_scales[i]");
         net.layers[l].column_scale = data_of<T>(s, "Predictor", "column_scales[i]", 1);
         require_shape(s, {net.layers[l].fan_out}, "Predictor", "column_scales[i]");
       }
@@ -163,7 +163,7 @@ void bind_prediction(py::module_& m) {
     const char* fn = "predict";
     if (coefs.empty()) throw py::value_error(where(fn, "coefs") + " is empty");
     py::array result;
-    with_element_type(coefs[0].cast<py::array>(), fn, "coefs[0]", [&](auto type) {
+    with_element_type(array_item(coefs[0], fn, "coefs[0]"), fn, "coefs[0]", [&](auto type) {
       using T = decltype(type);
       const NetworkOf<T> net = network<T>(coefs, intercepts, hidden, loss, fn, false);
       py::list keep;

@@ -32,7 +32,14 @@ from ._checks import (
 from ._lbfgs_solver import LbfgsSolverMixin
 from ._activations import ACTIVATIONS
 from ._initializers import INITIALIZERS, init_layer
-from ._network import OUTPUT_HEADS, as_core_input, as_float32, hidden_dropout, predictor
+from ._network import (
+    OUTPUT_HEADS,
+    as_core_input,
+    as_dtype,
+    hidden_dropout,
+    predictor,
+    training_dtype,
+)
 from ._stochastic_solver import StochasticSolverMixin
 
 if TYPE_CHECKING:
@@ -131,6 +138,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         "batch_norm": ["boolean"],  # nnfast only
         "batch_norm_momentum": [Interval(Real, 0, 1, closed="both")],  # nnfast only
         "batch_norm_epsilon": [Interval(Real, 0, None, closed="neither")],  # nnfast only
+        # nnfast only: np.float32 or np.float64 (or their names or dtypes; training_dtype)
+        "dtype": [type, str, np.dtype],
     }
 
     @abstractmethod
@@ -139,7 +148,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
                  random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
                  early_stopping, validation_fraction, beta_1, beta_2, epsilon,
                  n_iter_no_change, max_fun, init, dropout, batch_norm, batch_norm_momentum,
-                 batch_norm_epsilon):
+                 batch_norm_epsilon, dtype):
+        self.dtype = dtype
         self.init = init
         self.dropout = dropout
         self.batch_norm = batch_norm
@@ -221,7 +231,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
                          validation=(X_val, y_val, sample_weight_val))
 
     def _validation_data(self, X_val, y_val, sample_weight_val, per_class):
-        """The checked validation set: (X_val for _core, Y_val float32 for the loss,
+        """The checked validation set: (X_val for _core, Y_val of the training dtype for the loss,
         y_val to score, sample_weight_val or None), or None when none was given."""
         if X_val is None and y_val is None:
             if sample_weight_val is not None:
@@ -240,18 +250,21 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
             assert_all_finite(X_val, input_name="X")
         except ValueError as e:
             raise ValueError(f"X_val: {e}") from None
-        check_float32_range("X_val", X_val)
+        dtype = self._dtype()
+        if dtype == np.float32:
+            check_float32_range("X_val", X_val)
         y_val, Y_val = self._validation_targets(y_val)
         if Y_val.shape[0] != X_val.shape[0]:
             raise ValueError(f"X_val has {X_val.shape[0]} rows but y_val has {Y_val.shape[0]}")
-        check_float32_range("y_val", Y_val)
+        if dtype == np.float32:
+            check_float32_range("y_val", Y_val)
         if sample_weight_val is not None:
             try:
-                sample_weight_val = check_sample_weight(sample_weight_val, X_val)
+                sample_weight_val = check_sample_weight(sample_weight_val, X_val, dtype)
             except ValueError as e:
                 raise ValueError(f"sample_weight_val: {e}") from None
         sample_weight_val = self._with_class_weight(per_class, Y_val, sample_weight_val, X_val)
-        return as_core_input(X_val), as_float32(Y_val), y_val, sample_weight_val
+        return as_core_input(X_val), as_dtype(Y_val, dtype), y_val, sample_weight_val
 
     def _class_weight_per_class(self, Y, incremental):
         """The weight of each class (MLPClassifier's class_weight); None: unweighted."""
@@ -263,7 +276,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         if per_class is None:
             return sample_weight
         weights = per_class.take(self._class_rows(Y))
-        return check_sample_weight(weights if sample_weight is None else sample_weight * weights, X)
+        return check_sample_weight(weights if sample_weight is None else sample_weight * weights, X,
+                                   self._dtype())
+
+    def _dtype(self):
+        """The training dtype (the dtype parameter as an np.dtype; ValueError for one
+        that is not float32 or float64). A model pickled before dtype existed is float32."""
+        return training_dtype(getattr(self, "dtype", np.float32))
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -310,7 +329,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         return self
 
     def _fit_unguarded(self, X, y, sample_weight, incremental, validation):
-        check_float32_hyperparameters(self)
+        dtype = self._dtype()
+        if dtype == np.float32:
+            check_float32_hyperparameters(self)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         hidden_layer_sizes = self._hidden_layer_sizes()
@@ -329,11 +350,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
             not self.warm_start and not incremental
         )
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
-        check_float32_range("X", X)
-        check_float32_range("y", y)
+        if dtype == np.float32:
+            check_float32_range("X", X)
+            check_float32_range("y", y)
         X = as_core_input(X)  # sparse: CSR, never densified
         if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, X)
+            sample_weight = check_sample_weight(sample_weight, X, dtype)
         user_sample_weight = sample_weight  # what scorers weigh by (callbacks)
         per_class = self._class_weight_per_class(y, incremental)
         sample_weight = self._with_class_weight(per_class, y, sample_weight, X)
@@ -345,10 +367,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
 
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(y, layer_units)
+            self._initialize(y, layer_units, dtype)
         else:
             self._check_same_architecture(layer_units)
-            check_parameters(self)  # assigned or unpickled weights: float32, finite
+            # assigned or unpickled weights, or a warm start with another dtype: converted
+            # to the training dtype once, and finite
+            check_parameters(self, dtype=dtype)
             if bool(self.batch_norm) != _batch_norm.is_fitted_with(self):
                 raise ValueError(
                     f"batch_norm={self.batch_norm!r}, but the fitted weights were trained "
@@ -357,7 +381,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         if self.solver in _STOCHASTIC_SOLVERS:
             self._prepare_stopping_bookkeeping()
 
-        Y = as_float32(y)
+        Y = as_dtype(y, dtype)
         tasks = self._fit_tasks(X, y, user_sample_weight, incremental)
         tasks.begin()
         if self.solver in _STOCHASTIC_SOLVERS:
@@ -382,8 +406,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         max_subtasks = 1 if incremental else self.max_iter + (self.solver == "lbfgs")
         return FitTasks(self, X, y, sample_weight, max_subtasks)
 
-    def _initialize(self, y, layer_units):
-        """First fit (or a fit without warm_start): fresh weights and bookkeeping."""
+    def _initialize(self, y, layer_units, dtype):
+        """First fit (or a fit without warm_start): fresh weights (of dtype) and
+        bookkeeping."""
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
@@ -393,10 +418,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         self.coefs_, self.intercepts_ = [], []
         for i, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
             factor = ACTIVATIONS[self._init_activation(i)].init_factor
-            coef, intercept = init_layer(self.init, fan_in, fan_out, factor, self._random_state)
+            coef, intercept = init_layer(self.init, fan_in, fan_out, factor, self._random_state,
+                                         dtype)
             self.coefs_.append(coef)
             self.intercepts_.append(intercept)
-        _batch_norm.initialize(self, layer_units[1:-1])
+        _batch_norm.initialize(self, layer_units[1:-1], dtype)
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [b.copy() for b in self.intercepts_]
         self._best_batch_norm = _batch_norm.snapshot(self)
@@ -476,7 +502,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
             check_is_fitted(self)
 
     def _forward_pass_fast(self, X, check_input=True):
-        """The output layer's activations; float64 for float64 X, else float32."""
+        """The output layer's activations: float64 for a float64 model or float64 X, else
+        float32."""
         if not check_input or not self._is_plain_float_array(X):
             if check_input:
                 # scikit-learn's predict validation (dtype "numeric", same errors); then
@@ -486,17 +513,21 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
                     X = X.astype(np.float64)
             X = as_core_input(X)
         coefs, intercepts = self.coefs_, self.intercepts_
-        if type(coefs) is not list or type(intercepts) is not list:
-            coefs = as_parameter_list("coefs_", coefs)  # a tuple, as scikit-learn allows
-            intercepts = as_parameter_list("intercepts_", intercepts)
+        dtype = self._dtype()
+        if (type(coefs) is not list or type(intercepts) is not list
+                or not coefs or getattr(coefs[0], "dtype", None) != dtype):
+            # a tuple, as scikit-learn allows, or arrays of another dtype (scikit-learn's
+            # float64 coefs_ on a float32 model): predicted in the model's dtype
+            coefs = as_parameter_list("coefs_", coefs, dtype)
+            intercepts = as_parameter_list("intercepts_", intercepts, dtype)
         coefs, intercepts, scales = _batch_norm.for_predict(coefs, intercepts, self)
         try:
             return self._predictor_of_fit()(X, coefs, intercepts, scales)
         except (TypeError, ValueError):
             # Arrays _core cannot read (float64, Fortran order, byte-swapped: assigned by a
             # user) are converted; if none was, the error is about something else.
-            converted = (as_parameter_list("coefs_", coefs),
-                         as_parameter_list("intercepts_", intercepts))
+            converted = (as_parameter_list("coefs_", coefs, dtype),
+                         as_parameter_list("intercepts_", intercepts, dtype))
             if all(a is b for a, b in zip(converted[0] + converted[1], coefs + intercepts)):
                 raise
             return self._predictor_of_fit()(X, *converted, scales)
@@ -546,7 +577,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         if "coefs_" in self.__dict__:
             # A pickle is trusted code, but its arrays may have been edited or written by
             # another version: wrong shapes, dtypes or byte order are a ValueError here.
-            check_parameters(self, require_finite=False)  # NaN weights predict NaN
+            # NaN weights predict NaN
+            check_parameters(self, require_finite=False,
+                             dtype=self._dtype())
         try:
             self._prepare_predictor()
         except (AttributeError, KeyError, ValueError, TypeError):

@@ -13,7 +13,8 @@ import numpy as np
 from ._checks import as_parameter_list
 from ._network import all_finite
 
-# The fitted arrays, one (fan_out,) float32 array per hidden layer each: scale (gamma,
+# The fitted arrays, one (fan_out,) array per hidden layer each, of the training dtype
+# (float32 by default): scale (gamma,
 # PyTorch's weight), shift (beta, PyTorch's bias), PyTorch's running_mean and running_var.
 ATTRIBUTES = ("batch_norm_scales_", "batch_norm_shifts_", "running_means_", "running_vars_")
 # Their starting values (PyTorch's): the identity transform, unit statistics.
@@ -21,11 +22,11 @@ _INITIAL = {"batch_norm_scales_": 1.0, "batch_norm_shifts_": 0.0, "running_means
             "running_vars_": 1.0}
 
 
-def initialize(estimator, hidden_widths):
-    """Fresh arrays on the estimator when its batch_norm is set, else none."""
+def initialize(estimator, hidden_widths, dtype=np.float32):
+    """Fresh arrays (of dtype) on the estimator when its batch_norm is set, else none."""
     for name in ATTRIBUTES:
         if estimator.batch_norm:
-            setattr(estimator, name, [np.full(w, _INITIAL[name], np.float32)
+            setattr(estimator, name, [np.full(w, _INITIAL[name], dtype)
                                       for w in hidden_widths])
         else:
             estimator.__dict__.pop(name, None)
@@ -107,35 +108,43 @@ def _affine(estimator, intercepts):
 def for_predict(coefs, intercepts, estimator):
     """(coefs, intercepts, column_scales) for the Predictor: without batch norm the first
     two as they are and no scales; with it, each hidden layer's intercept replaced by its
-    offset and its factor as the column scale (float32; _affine's ValueErrors)."""
+    offset and its factor as the column scale (of the coefs' dtype; _affine's
+    ValueErrors)."""
     if not is_fitted_with(estimator):
         return coefs, intercepts, []
+    dtype = _dtype_of(coefs)
     intercepts = list(intercepts)
     scales = []
     for i, (factor, offset) in enumerate(_affine(estimator, intercepts)):
-        scales.append(factor.astype(np.float32))
-        intercepts[i] = offset.astype(np.float32)
+        scales.append(factor.astype(dtype))
+        intercepts[i] = offset.astype(dtype)
     return coefs, intercepts, scales
 
 
+def _dtype_of(coefs):
+    """The parameters' dtype: float64 for float64 coefs, else float32 (what _core runs)."""
+    return np.float64 if np.asarray(coefs[0]).dtype == np.float64 else np.float32
+
+
 def fold(coefs, intercepts, estimator):
-    """The plain network (coefs, intercepts; float32 lists) that the batch-normalized one
+    """The plain network (coefs, intercepts; lists of the coefs' dtype) that the
+    batch-normalized one
     computes at predict: hidden layer i's W and b scaled per unit by
     ``scale / sqrt(running_var + epsilon)``, b then shifted by
     ``shift - running_mean * that factor`` (computed in float64). Without batch norm,
     coefs and intercepts themselves."""
     if not is_fitted_with(estimator):
         return coefs, intercepts
+    dtype = _dtype_of(coefs)
     coefs, intercepts = list(coefs), list(intercepts)
     for i, (factor, offset) in enumerate(_affine(estimator, intercepts)):
-        coefs[i] = np.ascontiguousarray(np.asarray(coefs[i], np.float64) * factor,
-                                        dtype=np.float32)
-        intercepts[i] = offset.astype(np.float32)
+        coefs[i] = np.ascontiguousarray(np.asarray(coefs[i], np.float64) * factor, dtype=dtype)
+        intercepts[i] = offset.astype(dtype)
     return coefs, intercepts
 
 
-def check(estimator, require_finite=True):
-    """The arrays (when the model has them) as float32 lists, one per hidden layer of its
+def check(estimator, require_finite=True, dtype=np.float32):
+    """The arrays (when the model has them) as lists of dtype, one per hidden layer of its
     width, running variances >= 0; converted in place. ValueError naming the array."""
     if not is_fitted_with(estimator):
         return
@@ -144,7 +153,7 @@ def check(estimator, require_finite=True):
         if not hasattr(estimator, name):
             raise ValueError(f"{name} is missing: a batch-normalized model has all of "
                              f"{', '.join(ATTRIBUTES)}")
-        group = as_parameter_list(name, getattr(estimator, name))
+        group = as_parameter_list(name, getattr(estimator, name), dtype)
         if [a.shape for a in group] != [(w,) for w in widths]:
             raise ValueError(f"{name} has shapes {[a.shape for a in group]}, expected one "
                              f"per hidden layer: {[(w,) for w in widths]}")

@@ -1,9 +1,10 @@
 """Checks beyond scikit-learn's validation, for what float32 training cannot hold.
 
-nnfast trains in float32: a float64 value beyond float32's range would turn into
-infinity, a hyperparameter below its smallest number into 0, and an overflowing
-optimizer state would freeze weights without a word. Each is a ValueError here that
-names the argument, raised before anything is modified.
+nnfast trains in float32 by default (dtype=np.float32): a float64 value beyond float32's
+range would turn into infinity, a hyperparameter below its smallest number into 0, and an
+overflowing optimizer state would freeze weights without a word. Each is a ValueError
+here that names the argument, raised before anything is modified. With dtype=np.float64
+the float32 checks do not apply (the caller skips them).
 """
 
 import numpy as np
@@ -76,21 +77,22 @@ def check_float32_range(name, a):
         )
 
 
-def check_sample_weight(sample_weight, X):
+def check_sample_weight(sample_weight, X, dtype=np.float32):
     """scikit-learn's sample_weight checks (shape, finite, not all zero) plus: no
-    negative weight (scikit-learn trains on one silently) and float32's range.
-    Returns a float32 C-contiguous array.
+    negative weight (scikit-learn trains on one silently) and, for float32 training,
+    float32's range. Returns a C-contiguous array of ``dtype`` (the training dtype).
 
-    Only the weights' ratios matter (each batch is divided by its total weight), so
-    weights far from 1 (above 1e4 or below 1e-20), whose float32 products would overflow
-    or underflow, are divided by their mean first (in float64).
+    Only the weights' ratios matter (each batch is divided by its total weight), so in
+    float32 weights far from 1 (above 1e4 or below 1e-20), whose float32 products would
+    overflow or underflow, are divided by their mean first (in float64).
     """
     sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-    check_float32_range("sample_weight", sample_weight)
-    positive = sample_weight[sample_weight > 0]
-    if positive.size and (positive.max() > 1e4 or positive.min() < 1e-20):
-        sample_weight = sample_weight.astype(np.float64) / positive.astype(np.float64).mean()
-    sample_weight = np.require(sample_weight, dtype=np.float32, requirements=["C", "A"])
+    if np.dtype(dtype) == np.float32:
+        check_float32_range("sample_weight", sample_weight)
+        positive = sample_weight[sample_weight > 0]
+        if positive.size and (positive.max() > 1e4 or positive.min() < 1e-20):
+            sample_weight = sample_weight.astype(np.float64) / positive.astype(np.float64).mean()
+    sample_weight = np.require(sample_weight, dtype=dtype, requirements=["C", "A"])
     if not sample_weight.any():
         raise ValueError("Sample weights must contain at least one non-zero number: "
                          "sample_weight is all zero in float32 (nonzero weights below "
@@ -98,28 +100,29 @@ def check_sample_weight(sample_weight, X):
     return sample_weight
 
 
-def as_parameter_list(name, arrays):
-    """coefs_ or intercepts_ as a list of float32 C-contiguous arrays (a tuple, float64 or
-    big-endian arrays, as a user or an old pickle may assign, are converted).
-    TypeError when it is not a sequence of numeric arrays."""
+def as_parameter_list(name, arrays, dtype=np.float32):
+    """coefs_ or intercepts_ as a list of C-contiguous arrays of ``dtype`` (a tuple, or
+    arrays of another dtype or byte order, as a user or an old pickle may assign, are
+    converted). TypeError when it is not a sequence of numeric arrays."""
     if isinstance(arrays, (str, bytes)) or not hasattr(arrays, "__len__"):
         raise TypeError(f"{name} must be a list of arrays, got {type(arrays).__name__}")
     out = []
     for i, a in enumerate(arrays):
         try:
-            out.append(np.require(np.asarray(a, dtype=np.float32), requirements=["C", "A", "W"]))
+            out.append(np.require(np.asarray(a, dtype=dtype), requirements=["C", "A", "W"]))
         except (TypeError, ValueError) as e:
             raise TypeError(f"{name}[{i}] must be a numeric array: {e}") from None
     return out
 
 
-def check_parameters(estimator, require_finite=True):
+def check_parameters(estimator, require_finite=True, dtype=np.float32):
     """The fitted parameters chain (coefs_[i] is (fan_in, fan_out), intercepts_[i] is
     (fan_out,), from n_features_in_ to n_outputs_) and, to continue training, are finite.
-    Converts them to float32 lists in place (see as_parameter_list). ValueError naming
+    Converts them to lists of ``dtype`` in place (see as_parameter_list): assigned weights
+    of another dtype (scikit-learn's float64 coefs_) are converted once. ValueError naming
     the array."""
-    coefs = as_parameter_list("coefs_", estimator.coefs_)
-    intercepts = as_parameter_list("intercepts_", estimator.intercepts_)
+    coefs = as_parameter_list("coefs_", estimator.coefs_, dtype)
+    intercepts = as_parameter_list("intercepts_", estimator.intercepts_, dtype)
     if len(coefs) != len(intercepts) or not coefs:
         raise ValueError(f"coefs_ and intercepts_ must be non-empty lists of equal length, "
                          f"got {len(coefs)} and {len(intercepts)}")
@@ -140,4 +143,4 @@ def check_parameters(estimator, require_finite=True):
                                  "continue training; refit it with warm_start=False.")
     estimator.coefs_, estimator.intercepts_ = coefs, intercepts
     from . import _batch_norm  # it imports this module
-    _batch_norm.check(estimator, require_finite)
+    _batch_norm.check(estimator, require_finite, dtype)

@@ -148,9 +148,14 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, velocity: np.ndarray, *,
     param += momentum*velocity - lr*g if nesterov else velocity."""
 
 def all_finite(arrays: Sequence[np.ndarray]) -> bool:
-    """No NaN or infinity in any of the float32 C-contiguous arrays (one pass each)."""
+    """No NaN or infinity in any of the float32 or float64 C-contiguous arrays (one pass
+    each)."""
 
 # --- whole network ----------------------------------------------------------------------
+# Each call runs in the dtype of coefs[0], float32 or float64 (the estimators' dtype=):
+# every parameter, optimizer-state, batch-norm and target array (Y, sample_weight) of the
+# call must be of that dtype ("float32" below means it), each a NumPy array (a TypeError
+# names a list given instead). X may be float32 or float64 either way (converted per row).
 class OptimizerConfig:
     """kind: "adam" or "sgd"; the other fields as in adam_update / sgd_update."""
 
@@ -210,7 +215,8 @@ def train_epoch(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
 def predict(coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
             activations: Sequence[Activation], loss: Loss, X: Union[np.ndarray, CsrLike],
             out: Optional[np.ndarray] = None) -> np.ndarray:
-    """The network's output after the head's activation, (n, n_outputs) float32.
+    """The network's output after the head's activation, (n, n_outputs) of the parameters'
+    dtype.
     X float32 or float64 with contiguous rows, or sparse CSR (read in place, the first
     layer a sparse x dense product). Rows are processed in cache-sized chunks,
     in parallel over chunks. A NaN or infinity in X (or a float64 beyond float32's range)
@@ -229,8 +235,9 @@ class Predictor:
     def __call__(self, X: Union[np.ndarray, CsrLike], coefs: Sequence[np.ndarray],
                  intercepts: Sequence[np.ndarray],
                  column_scales: Sequence[np.ndarray] = ()) -> np.ndarray:
-        """As predict(coefs, intercepts, activations, loss, X), but the result has X's
-        float dtype: float64 for float64 X (dense, or CSR data), else float32.
+        """As predict(coefs, intercepts, activations, loss, X), but the result is float64
+        for float64 parameters, and otherwise has X's float dtype: float64 for float64 X
+        (dense, or CSR data), else float32.
         column_scales: () or one float32 (fan_out,) array per hidden layer, whose z is then
         (x W) * column_scales[i] + intercepts[i] (batch norm at inference, folded per unit)."""
 

@@ -46,8 +46,9 @@ INITIALIZERS = {
 }
 
 
-def init_layer(init, fan_in, fan_out, factor, random_state):
-    """One layer's (coef (fan_in, fan_out), intercept (fan_out,)), float32.
+def init_layer(init, fan_in, fan_out, factor, random_state, dtype=np.float32):
+    """One layer's (coef (fan_in, fan_out), intercept (fan_out,)), of dtype (drawn in
+    float64: with dtype=np.float64, scikit-learn's exact starting weights).
 
     Parameters
     ----------
@@ -59,6 +60,8 @@ def init_layer(init, fan_in, fan_out, factor, random_state):
         The Glorot factor of the activation the bound is taken for (glorot_* only).
     random_state : numpy.random.RandomState
         Drawn from: coef first, then intercept.
+    dtype : np.float32 or np.float64
+        The training dtype.
     """
     coef, intercept = INITIALIZERS[init](fan_in, fan_out, factor, random_state)
-    return coef.astype(np.float32), intercept.astype(np.float32)
+    return coef.astype(dtype), intercept.astype(dtype)

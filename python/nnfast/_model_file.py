@@ -6,7 +6,8 @@ A safetensors file (https://github.com/huggingface/safetensors): an 8-byte heade
 length, a JSON header, then raw little-endian tensors. Loading it executes no code,
 and safetensors itself rejects a header or tensor offsets that do not fit the file.
 
-Tensors, by name (float32 unless said):
+Tensors, by name (of the model's dtype, float32 or float64 as its ``dtype`` parameter
+says, unless said; a file without that parameter is float32):
 - ``coefs.{i}``, ``intercepts.{i}``: the weights, scikit-learn's ``coefs_`` /
   ``intercepts_``;
 - ``best_coefs.{i}``, ``best_intercepts.{i}``: the early-stopping snapshot;
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 
 FORMAT = "nnfast"
 FORMAT_VERSION = 1
+# The dtype parameter, saved by name.
+_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 # Fitted attributes stored as JSON, with the Python types they must have on load.
 _ATTRIBUTE_TYPES = {
@@ -165,26 +168,27 @@ def checksum(metadata, tensors):
 def _encode(model):
     from . import __version__
 
+    dtype = model._dtype()
     tensors = {}
     for name, arrays in (("coefs", model.coefs_), ("intercepts", model.intercepts_),
                          ("best_coefs", getattr(model, "_best_coefs", [])),
                          ("best_intercepts", getattr(model, "_best_intercepts", []))):
         for i, a in enumerate(arrays):
-            tensors[f"{name}.{i}"] = np.ascontiguousarray(a, dtype=np.float32)
+            tensors[f"{name}.{i}"] = np.ascontiguousarray(a, dtype=dtype)
     if _batch_norm.is_fitted_with(model):
         best = getattr(model, "_best_batch_norm", None) or _batch_norm.arrays(model)
         for name, group, best_group in zip(_batch_norm.ATTRIBUTES, _batch_norm.arrays(model),
                                            best):
             for i, (a, b) in enumerate(zip(group, best_group)):
-                tensors[f"{name[:-1]}.{i}"] = np.ascontiguousarray(a, dtype=np.float32)
-                tensors[f"best_{name[:-1]}.{i}"] = np.ascontiguousarray(b, dtype=np.float32)
+                tensors[f"{name[:-1]}.{i}"] = np.ascontiguousarray(a, dtype=dtype)
+                tensors[f"best_{name[:-1]}.{i}"] = np.ascontiguousarray(b, dtype=dtype)
     optimizer = getattr(model, "_optimizer", None)
     optimizer_meta = None
     if optimizer is not None:
         for i, a in enumerate(optimizer.state1):
-            tensors[f"optimizer.state1.{i}"] = np.ascontiguousarray(a)
+            tensors[f"optimizer.state1.{i}"] = np.ascontiguousarray(a, dtype=dtype)
         for i, a in enumerate(optimizer.state2):
-            tensors[f"optimizer.state2.{i}"] = np.ascontiguousarray(a)
+            tensors[f"optimizer.state2.{i}"] = np.ascontiguousarray(a, dtype=dtype)
         tensors["optimizer.step"] = np.ascontiguousarray(optimizer.step, dtype=np.int64)
         optimizer_meta = {k: v for k, v in vars(optimizer).items()
                           if k not in ("step", "state1", "state2")}
@@ -196,6 +200,7 @@ def _encode(model):
         params["random_state"] = None
     if isinstance(params["hidden_layer_sizes"], np.ndarray):
         params["hidden_layer_sizes"] = params["hidden_layer_sizes"].tolist()
+    params["dtype"] = dtype.name  # "float32" or "float64" (a NumPy type is not JSON)
     if isinstance(params.get("class_weight"), dict):  # [label, weight] pairs: JSON keys are str
         params["class_weight"] = [[k, v] for k, v in params["class_weight"].items()]
     attributes = {k: _plain(getattr(model, k)) for k in _ATTRIBUTE_TYPES if hasattr(model, k)}
@@ -335,6 +340,11 @@ def _decode(metadata, tensors):
     for name in ("activation", "dropout"):  # saved from a tuple (JSON has no tuple)
         if isinstance(params.get(name), list):
             params[name] = tuple(params[name])
+    if "dtype" in params:  # saved by name; a file from before dtype= is float32
+        if params["dtype"] not in _DTYPES:
+            raise ModelFileError(f"params: dtype {params['dtype']!r} is not 'float32' or "
+                                 "'float64'")
+        params["dtype"] = _DTYPES[params["dtype"]]
     if isinstance(params.get("class_weight"), list):  # saved as [label, weight] pairs
         try:
             params["class_weight"] = {label: weight for label, weight in params["class_weight"]}
@@ -348,8 +358,9 @@ def _decode(metadata, tensors):
     attributes = _json(metadata, "attributes", dict)
     _set_attributes(model, cls.__name__, attributes)
     reader = _TensorReader(tensors)
-    _set_weights(model, reader)
-    _set_optimizer(model, _json(metadata, "optimizer", (dict, type(None))), reader)
+    dtype = model._dtype()
+    _set_weights(model, reader, dtype)
+    _set_optimizer(model, _json(metadata, "optimizer", (dict, type(None))), reader, dtype)
     if reader.unread():
         raise ModelFileError(f"unexpected tensors {reader.unread()[:5]}")
     model._prepare_predictor()
@@ -468,7 +479,7 @@ class _TensorReader:
         return sorted(set(self.tensors) - self.read)
 
 
-def _set_weights(model, reader):
+def _set_weights(model, reader, dtype):
     n_layers = model.n_layers_ - 1
     sizes = [model.n_features_in_, *model._hidden_layer_sizes(), model.n_outputs_]
     if len(sizes) - 1 != n_layers:
@@ -478,21 +489,21 @@ def _set_weights(model, reader):
         arrays = []
         for i in range(n_layers):
             shape = (sizes[i], sizes[i + 1]) if name.endswith("coefs") else (sizes[i + 1],)
-            arrays.append(reader.get(f"{name}.{i}", np.float32, shape))
+            arrays.append(reader.get(f"{name}.{i}", dtype, shape))
         if name.startswith("best") and not all_finite(arrays):
             raise ModelFileError(f"tensor {name} holds NaN or infinity")  # restored by fit
         setattr(model, name + "_" if not name.startswith("best") else "_" + name, arrays)
-    _set_batch_norm(model, reader, sizes[1:-1])
+    _set_batch_norm(model, reader, sizes[1:-1], dtype)
 
 
-def _set_batch_norm(model, reader, widths):
+def _set_batch_norm(model, reader, widths, dtype):
     """Batch norm's arrays, which the file has exactly when params say batch_norm."""
     if not model.batch_norm:
         return
     best = []
     for name in _batch_norm.ATTRIBUTES:
         for prefix, out in (("", None), ("best_", best)):
-            group = [reader.get(f"{prefix}{name[:-1]}.{i}", np.float32, (w,))
+            group = [reader.get(f"{prefix}{name[:-1]}.{i}", dtype, (w,))
                      for i, w in enumerate(widths)]
             if out is None:
                 setattr(model, name, group)
@@ -500,7 +511,7 @@ def _set_batch_norm(model, reader, widths):
                 out.append(group)
     model._best_batch_norm = best
     try:
-        _batch_norm.check(model, require_finite=False)
+        _batch_norm.check(model, require_finite=False, dtype=dtype)
         if not all(all_finite(group) for group in best) or any((v < 0).any() for v in best[3]):
             raise ValueError("the early-stopping snapshot holds NaN, infinity or a negative "
                              "variance")
@@ -508,7 +519,7 @@ def _set_batch_norm(model, reader, widths):
         raise ModelFileError(f"batch norm: {e}") from None
 
 
-def _set_optimizer(model, meta, reader):
+def _set_optimizer(model, meta, reader, dtype):
     from ._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
     if meta is None:
@@ -533,10 +544,10 @@ def _set_optimizer(model, meta, reader):
     optimizer.step = reader.get("optimizer.step", np.int64, (1,))
     if optimizer.step[0] < 0:
         raise ModelFileError(f"optimizer.step={optimizer.step[0]} is negative")
-    optimizer.state1 = [reader.get(f"optimizer.state1.{i}", np.float32, p.shape)
+    optimizer.state1 = [reader.get(f"optimizer.state1.{i}", dtype, p.shape)
                         for i, p in enumerate(params)]
     n2 = len(params) if kind == "adam" else 0
-    optimizer.state2 = [reader.get(f"optimizer.state2.{i}", np.float32, p.shape)
+    optimizer.state2 = [reader.get(f"optimizer.state2.{i}", dtype, p.shape)
                         for i, p in enumerate(params[:n2])]
     state = optimizer.state1 + optimizer.state2
     if not all_finite(state) or any((v < 0).any() for v in optimizer.state2):

@@ -51,7 +51,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, class_weight=None,
                  init="glorot_uniform", dropout=0.0, batch_norm=False,
-                 batch_norm_momentum=0.1, batch_norm_epsilon=1e-5):
+                 batch_norm_momentum=0.1, batch_norm_epsilon=1e-5, dtype=np.float32):
         self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -63,7 +63,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
             dropout=dropout, batch_norm=batch_norm, batch_norm_momentum=batch_norm_momentum,
-            batch_norm_epsilon=batch_norm_epsilon,
+            batch_norm_epsilon=batch_norm_epsilon, dtype=dtype,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -329,7 +329,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False,
-                 batch_norm_momentum=0.1, batch_norm_epsilon=1e-5, delta=1.0, quantile=0.5):
+                 batch_norm_momentum=0.1, batch_norm_epsilon=1e-5, delta=1.0, quantile=0.5,
+                 dtype=np.float32):
         self.delta = delta
         self.quantile = quantile
         super().__init__(
@@ -342,7 +343,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
             dropout=dropout, batch_norm=batch_norm, batch_norm_momentum=batch_norm_momentum,
-            batch_norm_epsilon=batch_norm_epsilon,
+            batch_norm_epsilon=batch_norm_epsilon, dtype=dtype,
         )
 
     def _validate_input(self, X, y, incremental, reset):

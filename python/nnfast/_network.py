@@ -96,9 +96,31 @@ def as_csr(X):
     return csr
 
 
+# The estimators' dtype= values: the precision of the parameters and of training.
+TRAINING_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def training_dtype(dtype):
+    """The np.dtype that ``dtype`` names (np.float32, np.float64, their names or dtype
+    objects); ValueError for any other."""
+    try:
+        # (np.dtype(None) is float64: None is refused, not taken for it)
+        resolved = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved not in TRAINING_DTYPES:
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
+    return resolved
+
+
+def as_dtype(a, dtype):
+    """A C-contiguous, aligned array of ``dtype`` (no copy when it already is one)."""
+    return np.require(a, dtype=dtype, requirements=["C", "A"])
+
+
 def as_float32(a):
     """A float32 C-contiguous, aligned array (no copy when it already is one)."""
-    return np.require(a, dtype=np.float32, requirements=["C", "A"])
+    return as_dtype(a, np.float32)
 
 
 def predictor(activation, out_activation, n_layers):
@@ -114,8 +136,8 @@ def predictor(activation, out_activation, n_layers):
 
 
 def all_finite(arrays):
-    """No NaN or infinity in a list of float32 C-contiguous arrays (one pass in _core,
-    no temporary: it runs after every epoch)."""
+    """No NaN or infinity in a list of float32 or float64 C-contiguous arrays (one pass
+    in _core, no temporary: it runs after every epoch)."""
     return _core.all_finite(arrays)
 
 
@@ -136,7 +158,7 @@ class ParameterPacking:
         )
 
     def unpack_into(self, packed, coefs, intercepts):
-        """Copy the vector into the existing float32 arrays (they stay the same
+        """Copy the vector into the existing arrays, in their dtype (they stay the same
         objects, so views held elsewhere stay valid)."""
         for i, param in enumerate(list(coefs) + list(intercepts)):
             start, stop = self.offsets[i], self.offsets[i + 1]

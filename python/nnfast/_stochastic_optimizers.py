@@ -47,9 +47,10 @@ class BaseOptimizer:
             return
         if not all(np.isfinite(s).all() for s in previous.state1 + previous.state2):
             return  # an overflowed state would freeze the weights again: start afresh
+        # Copies, in the parameters' dtype (a warm start may change dtype=).
         self.step = previous.step.copy()
-        self.state1 = [s.copy() for s in previous.state1]
-        self.state2 = [s.copy() for s in previous.state2]
+        self.state1 = [s.astype(p.dtype) for s, p in zip(previous.state1, params)]
+        self.state2 = [s.astype(p.dtype) for s, p in zip(previous.state2, params)]
 
     def iteration_ends(self, time_step):
         """Update the learning rate at the end of an epoch (time_step = t_)."""

@@ -35,9 +35,10 @@ class StochasticSolverMixin:
         hyperparameters but, when warm-starting, keeps its moments (see the
         warm_start parameter: scikit-learn resets them)."""
         previous = getattr(self, "_optimizer", None)
-        if incremental and previous is not None:
-            return
         params = self._trained_params()
+        if incremental and previous is not None and all(
+                s.dtype == p.dtype for s, p in zip(previous.state1, params)):
+            return  # (a dtype change makes a new one, its state converted)
         optimizer = self._make_optimizer(params)
         optimizer.inherit_state(previous, params)
         self._optimizer = optimizer
