@@ -8,13 +8,11 @@ namespace nnfast {
 
 const char* loss_name(Loss loss) {
   switch (loss) {
-    case Loss::softmax_cross_entropy: return "softmax_cross_entropy";
-    case Loss::logistic_cross_entropy: return "logistic_cross_entropy";
-    case Loss::squared_error: return "squared_error";
-    case Loss::poisson: return "poisson";
-    case Loss::absolute_error: return "absolute_error";
-    case Loss::huber: return "huber";
-    case Loss::quantile: return "quantile";
+#define NNFAST_LOSS_NAME(name, output) \
+  case Loss::name:                     \
+    return #name;
+    NNFAST_LOSSES(NNFAST_LOSS_NAME)
+#undef NNFAST_LOSS_NAME
   }
   return "?";
 }

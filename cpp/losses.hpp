@@ -6,16 +6,33 @@
 
 namespace nnfast {
 
+// The heads, declared once: X(name, output), in code order. `name` is the loss (the enum
+// value, its name in Python's _core.Loss, and its row function name##_row in
+// kernels/losses.inc); `output` the activation predict applies (softmax, logistic,
+// identity or exp: output_##output in kernels/losses.inc). The enum, the names, the
+// bindings' enum and both dispatches derive from this list.
+//   softmax_cross_entropy   softmax + categorical log-loss (multiclass)
+//   logistic_cross_entropy  sigmoid + binary log-loss per column (binary, multilabel)
+//   squared_error           identity + 0.5 * sum_j (z - y)^2
+//   poisson                 exp + half Poisson deviance: y log(y / e^z) - y + e^z
+//   absolute_error          identity + sum_j |z - y|
+//   huber                   identity + Huber (1964) with threshold delta = parameter:
+//                             0.5 d^2 for |d| <= delta, else delta (|d| - 0.5 delta)
+//   quantile                identity + pinball loss of quantile q = parameter in (0, 1):
+//                             q max(d', 0) + (1 - q) max(-d', 0), d' = y - z
+#define NNFAST_LOSSES(X)                 \
+  X(softmax_cross_entropy, softmax)      \
+  X(logistic_cross_entropy, logistic)    \
+  X(squared_error, identity)             \
+  X(poisson, exp)                        \
+  X(absolute_error, identity)            \
+  X(huber, identity)                     \
+  X(quantile, identity)
+
 enum class Loss : int {
-  softmax_cross_entropy = 0,   // softmax + categorical log-loss (multiclass)
-  logistic_cross_entropy = 1,  // sigmoid + binary log-loss per column (binary, multilabel)
-  squared_error = 2,           // identity + 0.5 * sum_j (z - y)^2
-  poisson = 3,                 // exp + half Poisson deviance: y log(y / e^z) - y + e^z
-  absolute_error = 4,          // identity + sum_j |z - y|
-  huber = 5,                   // identity + Huber (1964) with threshold delta = parameter:
-                               //   0.5 d^2 for |d| <= delta, else delta (|d| - 0.5 delta)
-  quantile = 6,                // identity + pinball loss of quantile q = parameter in (0, 1):
-                               //   q max(d', 0) + (1 - q) max(-d', 0), d' = y - z
+#define NNFAST_LOSS_ENUM(name, output) name,
+  NNFAST_LOSSES(NNFAST_LOSS_ENUM)
+#undef NNFAST_LOSS_ENUM
 };
 
 // The loss parameter's valid range (huber's delta > 0; quantile (0, 1)).

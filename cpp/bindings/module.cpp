@@ -27,13 +27,9 @@ PYBIND11_MODULE(_core, m) {
   activation.finalize();
   m.def("derivative_reads_input", &derivative_reads_input, py::arg("activation"));
   py::native_enum<Loss>(m, "Loss", "enum.IntEnum")
-      .value("softmax_cross_entropy", Loss::softmax_cross_entropy)
-      .value("logistic_cross_entropy", Loss::logistic_cross_entropy)
-      .value("squared_error", Loss::squared_error)
-      .value("poisson", Loss::poisson)
-      .value("absolute_error", Loss::absolute_error)
-      .value("huber", Loss::huber)
-      .value("quantile", Loss::quantile)
+#define NNFAST_LOSS_VALUE(name, output) .value(#name, Loss::name)
+      NNFAST_LOSSES(NNFAST_LOSS_VALUE)
+#undef NNFAST_LOSS_VALUE
       .finalize();
 
   // ---- machine ----

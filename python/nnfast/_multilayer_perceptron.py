@@ -315,7 +315,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber", "quantile"})],
+        # Every head of cpp/losses.hpp's list but the classifiers' two cross-entropies.
+        "loss": [StrOptions({name for name in _core.Loss.__members__
+                             if not name.endswith("_cross_entropy")})],
         "delta": [Interval(Real, 0, None, closed="neither")],
         "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
