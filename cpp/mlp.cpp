@@ -582,10 +582,13 @@ void update_batch_norm(StepBuffers<T>& buf, const BatchNormConfigOf<T>& config,
 template <class T>
 EpochResult train_epoch(const NetworkOf<T>& net, const InputRows& X, const T* Y,
                         const T* sample_weight, const std::int64_t* order, index_t n_order,
-                        index_t batch_size, double l2_alpha, const OptimizerConfig& opt,
-                        const OptimizerStateOf<T>& state, const StopRequested& stop,
-                        const DropoutConfig& dropout, const BatchNormConfigOf<T>& batch_norm) {
-  const T alpha = T(l2_alpha);  // the L2 strength as the updates apply it
+                        const TrainingOptionsOf<T>& options, const OptimizerStateOf<T>& state,
+                        const StopRequested& stop) {
+  const index_t batch_size = options.batch_size;
+  const T alpha = T(options.alpha);  // the L2 strength as the updates apply it
+  const OptimizerConfig& opt = options.optimizer;
+  const DropoutConfig& dropout = options.dropout;
+  const BatchNormConfigOf<T>& batch_norm = options.batch_norm;
   check_rows("train_epoch", net, X);
   dropout.check("train_epoch", net.layers.size() - 1);
   batch_norm.check("train_epoch", net.layers.size() - 1);
@@ -722,10 +725,8 @@ double loss_and_gradient(const NetworkOf<T>& net, const InputRows& X, const T* Y
 #define NNFAST_MLP_INSTANCES(T)                                                              \
   template struct NetworkOf<T>;                                                              \
   template EpochResult train_epoch(const NetworkOf<T>&, const InputRows&, const T*, const T*, \
-                                   const std::int64_t*, index_t, index_t, double,            \
-                                   const OptimizerConfig&, const OptimizerStateOf<T>&,       \
-                                   const StopRequested&, const DropoutConfig&,               \
-                                   const BatchNormConfigOf<T>&);                             \
+                                   const std::int64_t*, index_t, const TrainingOptionsOf<T>&, \
+                                   const OptimizerStateOf<T>&, const StopRequested&);         \
   template double loss_and_gradient(const NetworkOf<T>&, const InputRows&, const T*,         \
                                     const T*, double, const std::vector<T*>&,                \
                                     const std::vector<T*>&);

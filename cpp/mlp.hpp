@@ -112,18 +112,27 @@ struct EpochResult {
   bool diverged = false;  // a batch's loss was not finite: the epoch ended before its update
 };
 
+// How an epoch trains: everything but the network, the data and the optimizer's state.
+template <class T>
+struct TrainingOptionsOf {
+  index_t batch_size = 200;
+  double alpha = 0.0001;  // L2 penalty, used as a T
+  OptimizerConfig optimizer;
+  DropoutConfig dropout;             // no rates: no dropout
+  BatchNormConfigOf<T> batch_norm;   // no layers: no batch normalization
+};
+using TrainingOptions = TrainingOptionsOf<float>;
+
 // One pass over X[order] in mini-batches, scikit-learn's update rule (see _core.pyi), with
-// dropout on the hidden layers (dropout.hpp) when `dropout` has rates, and batch
-// normalization (batch_norm.hpp) when `batch_norm` has layers. Y (n, n_outputs) and
-// sample_weight (n,) (or null) of T; alpha (L2) used as a T. Throws
-// std::invalid_argument on bad shapes, indices or rates, before anything is modified.
+// dropout on the hidden layers (dropout.hpp) when options.dropout has rates, and batch
+// normalization (batch_norm.hpp) when options.batch_norm has layers. Y (n, n_outputs) and
+// sample_weight (n,) (or null) of T. Throws std::invalid_argument on bad shapes, indices
+// or rates, before anything is modified.
 template <class T>
 EpochResult train_epoch(const NetworkOf<T>& net, const InputRows& X, const T* Y,
                         const T* sample_weight, const std::int64_t* order, index_t n_order,
-                        index_t batch_size, double alpha, const OptimizerConfig& opt,
-                        const OptimizerStateOf<T>& state, const StopRequested& stop,
-                        const DropoutConfig& dropout = {},
-                        const BatchNormConfigOf<T>& batch_norm = {});
+                        const TrainingOptionsOf<T>& options, const OptimizerStateOf<T>& state,
+                        const StopRequested& stop = {});
 
 // Full-batch objective sum(sw*loss)/sum(sw) + 0.5*alpha*sum(W^2)/sum(sw), and its gradient
 // written to grad_w[l] / grad_b[l]. Fixed-size row chunks: thread-count independent.

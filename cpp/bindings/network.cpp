@@ -61,10 +61,13 @@ void bind_network(py::module_& m) {
     with_element_type(array_item(coefs[0], fn, "coefs[0]"), fn, "coefs[0]", [&](auto type) {
       using T = decltype(type);
       const NetworkOf<T> net = network<T>(coefs, intercepts, hidden, loss, fn, true, loss_parameter);
-      const DropoutConfig drop{std::move(dropout), dropout_seed, epoch};
-      drop.check(fn, net.layers.size() - 1);
-      const BatchNormConfigOf<T> norm = batch_norm_of(bn_scales, bn_shifts, running_means,
-                                                      running_vars, bn_momentum, bn_epsilon, net, fn);
+      TrainingOptionsOf<T> options;
+      options.batch_size = batch_size, options.alpha = alpha, options.optimizer = opt;
+      options.dropout = DropoutConfig{std::move(dropout), dropout_seed, epoch};
+      options.dropout.check(fn, net.layers.size() - 1);
+      options.batch_norm = batch_norm_of(bn_scales, bn_shifts, running_means, running_vars,
+                                         bn_momentum, bn_epsilon, net, fn);
+      const BatchNormConfigOf<T>& norm = options.batch_norm;
       norm.check(fn, net.layers.size() - 1);
       py::list keep;
       const InputRows rows = input_of(X, fn, keep);
@@ -79,8 +82,8 @@ void bind_network(py::module_& m) {
       state.step = data_of<std::int64_t>(step, fn, "step", 1, true);
       require_shape(step, {1}, fn, "step");
       py::gil_scoped_release release;
-      result = train_epoch(net, rows, yp, swp, op, index_t(order.size()), batch_size, alpha, opt,
-                           state, std::ref(signals), drop, norm);
+      result = train_epoch(net, rows, yp, swp, op, index_t(order.size()), options, state,
+                           std::ref(signals));
     });
     if (signals.pending) throw *signals.pending;
     return result.loss_sum;

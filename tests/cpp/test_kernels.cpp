@@ -243,8 +243,11 @@ std::vector<float> train_epoch_weights(Activation act, const OptimizerConfig& co
               Loss::softmax_cross_entropy};
   OptimizerState state{{m[0].data(), m[1].data(), m[2].data(), m[3].data()},
                        {v[0].data(), v[1].data(), v[2].data(), v[3].data()}, &step};
-  train_epoch<float>(net, {x.data(), false, n, d, d}, y.data(), nullptr, order.data(), n, 32, 1e-4f,
-              config, state, nullptr, dropout);
+  TrainingOptions options;
+  options.batch_size = 32, options.alpha = 1e-4f, options.optimizer = config;
+  options.dropout = dropout;
+  train_epoch<float>(net, {x.data(), false, n, d, d}, y.data(), nullptr, order.data(), n, options,
+                     state);
   if (config.kind == OptimizerConfig::Kind::adam)
     expect(step == 5, "train_epoch takes 5 Adam steps", std::to_string(step));
   w0.insert(w0.end(), w1.begin(), w1.end());
@@ -621,7 +624,9 @@ void test_csr_training_equals_dense() {
         const OptimizerState state{{m[0].data(), m[1].data(), m[2].data(), m[3].data()},
                                    {v[0].data(), v[1].data(), v[2].data(), v[3].data()}, &step};
         const InputRows in = sparse ? InputRows::from_csr(x.view(3)) : InputRows{x.dense.data(), false, n, d, d};
-        train_epoch<float>(net, in, y.data(), nullptr, order.data(), n, batch, 1e-3f, OptimizerConfig{}, state, nullptr);
+        TrainingOptions options;
+        options.batch_size = batch, options.alpha = 1e-3f;
+        train_epoch<float>(net, in, y.data(), nullptr, order.data(), n, options, state);
         std::vector<float> g0(w0.size()), gb0(b0.size()), g1(w1.size()), gb1(b1.size());
         loss_and_gradient<float>(net, in, y.data(), nullptr, 1e-3f, {g0.data(), g1.data()}, {gb0.data(), gb1.data()});
         std::vector<float> all(w0);
