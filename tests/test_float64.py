@@ -110,15 +110,23 @@ def test_float64_is_the_float32_fit_at_higher_precision(digits64):
     np.testing.assert_allclose(f64.predict_proba(X), f32.predict_proba(X), atol=1e-4)
 
 
-def test_float64_fit_is_bitwise_the_same_for_any_thread_count(digits64):
-    X, y = digits64
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_float64_fit_is_bitwise_the_same_for_any_thread_count(solver):
+    # Steps large enough to run on several threads (~1e8 FLOP, above the core's 5e6).
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
     fits = []
-    for threads in (1, 2):
+    for threads in (1, 2, 3):
         nnfast.set_num_threads(threads)
-        fits.append(MLPClassifier((64,), dtype=np.float64, max_iter=3, random_state=0,
-                                  batch_size=128).fit(X, y))
-    for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
-        np.testing.assert_array_equal(a, b)
+        model = MLPClassifier((256, 128), dtype=np.float64, solver=solver, max_iter=3,
+                              random_state=0, batch_size=400, batch_norm=solver == "adam",
+                              dropout=0.1 if solver == "adam" else 0.0).fit(X, y)
+        fits.append((model, model.predict_proba(X)))
+    (first, proba), rest = fits[0], fits[1:]
+    for model, other_proba in rest:
+        for a, b in zip(first.coefs_ + first.intercepts_, model.coefs_ + model.intercepts_):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(proba, other_proba)
 
 
 def test_sparse_float64_equals_dense_float64(digits64):
@@ -152,6 +160,27 @@ def test_warm_start_across_dtypes_converts_weights_and_optimizer_state(digits64)
     assert all(a.dtype == np.float32 for a in model.coefs_ + model._optimizer.state1)
 
 
+def test_warm_start_with_early_stopping_keeps_the_new_dtype(digits64):
+    # Early stopping restores its best epoch's copies: they follow the dtype too.
+    X, y = digits64
+    model = MLPClassifier((16,), early_stopping=True, n_iter_no_change=3, max_iter=60,
+                          random_state=0).fit(X, y)
+    model.set_params(dtype=np.float64, warm_start=True, max_iter=2, learning_rate_init=1.0)
+    model.fit(X, y)  # no better epoch: the best copies are restored
+    assert all(a.dtype == np.float64 for a in model.coefs_ + model.intercepts_)
+
+
+def test_partial_fit_across_dtypes_keeps_the_optimizer(digits64):
+    X, y = digits64
+    model = MLPClassifier((16,), solver="sgd", learning_rate="adaptive", random_state=0)
+    model.partial_fit(X, y, classes=np.unique(y))
+    optimizer = model._optimizer
+    optimizer.learning_rate = 1e-4  # as 'adaptive' would have lowered it
+    model.set_params(dtype=np.float64).partial_fit(X, y)
+    assert model._optimizer is optimizer and optimizer.learning_rate == 1e-4
+    assert all(s.dtype == np.float64 for s in optimizer.state1)
+
+
 def test_sklearn_float64_weights_are_accepted_and_converted_once(digits64):
     X, y = digits64
     theirs = neural_network.MLPClassifier((16,), max_iter=5, random_state=0).fit(X, y)
@@ -183,7 +212,8 @@ def test_float64_skips_the_float32_range_checks():
             X / 1e38, y)
 
 
-@pytest.mark.parametrize("dtype", [np.int32, "float16", np.complex128, "double precision", None])
+@pytest.mark.parametrize("dtype", [np.int32, "float16", np.complex128, "double precision", None,
+                                   "i4,("])
 def test_other_dtypes_are_a_value_error(dtype):
     with pytest.raises(ValueError, match=r"dtype"):  # None: scikit-learn's parameter check
         MLPClassifier((4,), max_iter=1, dtype=dtype).fit([[0.0], [1.0]], [0, 1])
@@ -204,6 +234,22 @@ def test_float64_model_file_and_pickle_round_trip(digits64):
         warnings.simplefilter("ignore")
         resumed = nnfast.load(path).set_params(warm_start=True, max_iter=1).fit(X, y)
     assert resumed._optimizer.state1[0].dtype == np.float64
+    # Hyperparameters float64 holds but float32 cannot: saved and loaded.
+    tiny = MLPClassifier((8,), dtype=np.float64, epsilon=1e-50, max_iter=2,
+                         random_state=0).fit(X, y)
+    nnfast.save(tiny, path)
+    assert nnfast.load(path)._optimizer.epsilon == 1e-50
+
+
+def test_a_pickle_from_before_dtype_is_float32(digits64):
+    import pickle
+    X, y = digits64
+    model = MLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
+    del model.__dict__["dtype"]  # as pickled by an nnfast without the parameter
+    old = pickle.loads(pickle.dumps(model))
+    assert old.get_params()["dtype"] == np.float32
+    old.set_params(warm_start=True).fit(X, y)
+    assert old.coefs_[0].dtype == np.float32
 
 
 def test_float64_model_exports_to_onnx(digits64):

@@ -371,8 +371,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         else:
             self._check_same_architecture(layer_units)
             # assigned or unpickled weights, or a warm start with another dtype: converted
-            # to the training dtype once, and finite
+            # to the training dtype once, and finite; so are early stopping's best copies,
+            # which a fit may restore
             check_parameters(self, dtype=dtype)
+            self._convert_best_copies(dtype)
             if bool(self.batch_norm) != _batch_norm.is_fitted_with(self):
                 raise ValueError(
                     f"batch_norm={self.batch_norm!r}, but the fitted weights were trained "
@@ -429,6 +431,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         self._optimizer = None  # new weights: no optimizer state to keep
         if self.solver in _STOCHASTIC_SOLVERS:
             self._init_stochastic_bookkeeping()
+
+    def _convert_best_copies(self, dtype):
+        """Early stopping's snapshot (_best_coefs, _best_intercepts, _best_batch_norm) in
+        the training dtype, so that restoring it keeps the model's dtype."""
+        for name in ("_best_coefs", "_best_intercepts"):
+            if getattr(self, name, None) is not None:
+                setattr(self, name, [np.asarray(a, dtype=dtype) for a in getattr(self, name)])
+        if getattr(self, "_best_batch_norm", None) is not None:
+            self._best_batch_norm = [[np.asarray(a, dtype=dtype) for a in group]
+                                     for group in self._best_batch_norm]
 
     def _trained_params(self):
         """Every array the optimizer trains, in its state's order: coefs_, intercepts_,
@@ -573,6 +585,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         return {k: v for k, v in super().__getstate__().items() if k != "_predictor"}
 
     def __setstate__(self, state):
+        state = dict(state)
+        state.setdefault("dtype", np.float32)  # a pickle from before dtype= is float32
         super().__setstate__(state)
         if "coefs_" in self.__dict__:
             # A pickle is trusted code, but its arrays may have been edited or written by

@@ -1,7 +1,7 @@
 """The 'lbfgs' solver: scipy's L-BFGS-B over the flattened parameters.
 
 scipy works on a float64 vector; every evaluation copies it into the estimator's
-float32 arrays and asks _core.loss_and_gradient for the full-batch objective and its
+arrays (of its dtype, float32 or float64) and asks _core.loss_and_gradient for the full-batch objective and its
 exact gradient. Unlike scikit-learn 1.9 (#10236), `verbose` prints one line per
 iteration.
 """

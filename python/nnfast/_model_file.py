@@ -44,7 +44,6 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from . import _batch_norm
-from ._checks import FLOAT32_MAX
 from ._network import all_finite
 
 if TYPE_CHECKING:
@@ -540,7 +539,7 @@ def _set_optimizer(model, meta, reader, dtype):
                 and isinstance(getattr(optimizer, key), (int, float))):
             raise ModelFileError(f"optimizer field {key} has type {type(value).__name__}")
         setattr(optimizer, key, value)
-    _check_optimizer_fields(optimizer)
+    _check_optimizer_fields(optimizer, dtype)
     optimizer.step = reader.get("optimizer.step", np.int64, (1,))
     if optimizer.step[0] < 0:
         raise ModelFileError(f"optimizer.step={optimizer.step[0]} is negative")
@@ -555,9 +554,12 @@ def _set_optimizer(model, meta, reader, dtype):
     model._optimizer = optimizer
 
 
-def _check_optimizer_fields(optimizer):
+def _check_optimizer_fields(optimizer, dtype):
     """The optimizer's hyperparameters within the ranges scikit-learn's constraints give
-    the estimator's (they drive partial_fit after loading)."""
+    the estimator's (they drive partial_fit after loading), in the model's dtype: a float32
+    model's must be held in float32."""
+    info = np.finfo(dtype)
+    largest, smallest = float(info.max), float(info.smallest_subnormal)
     def number(name, low, high, low_open=True, high_open=False):
         value = getattr(optimizer, name)
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (
@@ -566,15 +568,15 @@ def _check_optimizer_fields(optimizer):
         if not ok:
             raise ModelFileError(f"optimizer {name}={value!r} is out of range")
 
-    number("learning_rate_init", 0.0, FLOAT32_MAX)
-    number("learning_rate", 0.0, FLOAT32_MAX, low_open=False)
+    number("learning_rate_init", 0.0, largest)
+    number("learning_rate", 0.0, largest, low_open=False)
     if optimizer.kind == "adam":
         number("beta_1", 0.0, 1.0, low_open=False, high_open=True)
         number("beta_2", 0.0, 1.0, low_open=False, high_open=True)
-        number("epsilon", 1.4e-45, FLOAT32_MAX, low_open=False)
+        number("epsilon", smallest, largest, low_open=False)
     else:
         number("momentum", 0.0, 1.0, low_open=False)
-        number("power_t", 0.0, FLOAT32_MAX, low_open=False)
+        number("power_t", 0.0, largest, low_open=False)
         if optimizer.lr_schedule not in ("constant", "invscaling", "adaptive"):
             raise ModelFileError(f"optimizer lr_schedule={optimizer.lr_schedule!r} is unknown")
         if not isinstance(optimizer.nesterov, bool):

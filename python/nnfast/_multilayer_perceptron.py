@@ -171,7 +171,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            float32 input is used as is; other dtypes compute in float64.
+            float32 and float64 input is read as it is (converted row by row to the
+            model's dtype); other dtypes are converted to float64 first.
 
         Returns
         -------
@@ -260,7 +261,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            float32 for float32 X, else float64 (computed in float32).
+            float64 for a ``dtype=np.float64`` model (computed in float64); else
+            float32 for float32 X, float64 for other X (computed in float32).
         """
         self._check_fitted()
         y_pred = self._forward_pass_fast(X)
@@ -380,12 +382,14 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            float32 input is used as is; other dtypes compute in float64.
+            float32 and float64 input is read as it is (converted row by row to the
+            model's dtype); other dtypes are converted to float64 first.
 
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            float32 for float32 X, else float64 (computed in float32).
+            float64 for a ``dtype=np.float64`` model (computed in float64); else
+            float32 for float32 X, float64 for other X (computed in float32).
 
         Raises
         ------

@@ -1,7 +1,8 @@
 """The network as plain NumPy arrays: the codes _core expects, the
 forward pass, and the flat parameter vector L-BFGS works on.
 
-The estimator owns every array (float32, C-contiguous); _core only gets views of them
+The estimator owns every array (of its dtype, float32 or float64, C-contiguous); _core only
+gets views of them
 and updates them in place. Nothing here knows about scikit-learn's estimator API.
 
 X reaches _core as it is wherever _core can read it: a float32/float64 array with
@@ -106,7 +107,7 @@ def training_dtype(dtype):
     try:
         # (np.dtype(None) is float64: None is refused, not taken for it)
         resolved = None if dtype is None else np.dtype(dtype)
-    except TypeError:
+    except Exception:  # TypeError, and SyntaxError for a malformed string ("i4,(")
         resolved = None
     if resolved is None or resolved not in TRAINING_DTYPES:
         raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}")

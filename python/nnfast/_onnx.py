@@ -126,7 +126,9 @@ def to_onnx(model: Any, X_sample: NDArray[Any], **kwargs: Any) -> onnx.ModelProt
         (n, n_outputs). Run it with onnxruntime:
         ``InferenceSession(m.SerializeToString())``. A float64 ``X_sample`` makes a
         float64 graph; ONNX's ZipMap takes float32 only, so a classifier's float64
-        graph needs ``zipmap=False``.
+        graph needs ``zipmap=False``. The graph's element type is ``X_sample``'s, not
+        the model's ``dtype``: a ``dtype=np.float64`` model exported from a float32
+        sample computes in float32 (pass float64 rows to keep its precision).
 
     Raises
     ------

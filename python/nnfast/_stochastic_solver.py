@@ -36,9 +36,12 @@ class StochasticSolverMixin:
         warm_start parameter: scikit-learn resets them)."""
         previous = getattr(self, "_optimizer", None)
         params = self._trained_params()
-        if incremental and previous is not None and all(
-                s.dtype == p.dtype for s, p in zip(previous.state1, params)):
-            return  # (a dtype change makes a new one, its state converted)
+        if incremental and previous is not None:
+            # The same optimizer (its learning-rate schedule too), its state in the
+            # parameters' dtype (partial_fit after set_params(dtype=...) converts it once).
+            previous.state1 = [s.astype(p.dtype, copy=False) for s, p in zip(previous.state1, params)]
+            previous.state2 = [s.astype(p.dtype, copy=False) for s, p in zip(previous.state2, params)]
+            return
         optimizer = self._make_optimizer(params)
         optimizer.inherit_state(previous, params)
         self._optimizer = optimizer
@@ -80,7 +83,7 @@ class StochasticSolverMixin:
         return X_val, y_val, sw_val
 
     def _fit_stochastic(self, X, Y, y, sample_weight, incremental, validation_data, tasks):
-        """X: rows-contiguous float32/64; Y: float32 (n, n_outputs) targets for
+        """X: rows-contiguous float32/64; Y: (n, n_outputs) targets, of the training dtype, for
         _core; y: the same targets as validated (used to score the validation set);
         validation_data: fit's X_val as _base._validation_data checked it, or None;
         tasks: the callbacks' (_callbacks.FitTasks), told of each epoch's end."""
@@ -171,7 +174,7 @@ class StochasticSolverMixin:
         unchanged = "The estimator is left as it was before this call."
         if np.isfinite(loss) and all_finite(params):
             raise ValueError(
-                f"Training overflowed float32 in {where}: the {self.solver} optimizer's "
+                f"Training overflowed {self._dtype()} in {where}: the {self.solver} optimizer's "
                 f"state became infinite (gradients beyond ~1e19), which would freeze the "
                 f"weights it touches. {scale[0].upper() + scale[1:]}. {unchanged}")
         what = (f"the loss became {loss}" if not np.isfinite(loss)
