@@ -79,7 +79,9 @@ def test_fits_are_bitwise_identical_across_fma_isas():
             _core.set_isa(name)
             fits.append([MLPClassifier((64, 32), max_iter=5, random_state=0, **options)
                          .fit(X / 16.0, y)
-                         for options in ({}, {"batch_norm": True, "activation": "gelu"})])
+                         for options in ({}, {"batch_norm": True, "activation": "gelu"},
+                                         {"dtype": np.float64, "batch_norm": True,
+                                          "activation": "gelu"})])
     finally:
         _core.set_isa(saved)
     for same_options in zip(*fits):  # one set of options, fitted on each instruction set
