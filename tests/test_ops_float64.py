@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import _reference as ref
-from nnfast import _core, ops
+from nnfast import ops
+from test_dense import blocking  # noqa: F401  (a fixture: default and small GEMM blocking)
 
 EPS64 = float(np.finfo(np.float64).eps)
 HEADS = ref.LOSSES + tuple(ref.ROBUST_LOSSES)
@@ -189,16 +190,6 @@ def test_gemm_and_dense_take_one_dtype_per_call():
 
 
 DENSE_SHAPES = [(1, 1, 1), (5, 7, 6), (6, 16, 17), (7, 33, 15), (64, 20, 10), (130, 9, 33)]
-
-
-@pytest.fixture(params=["default", "small"])
-def blocking(request):
-    """Default blocking, or kc=8, mc=12 so the epilogue must wait for the last K block."""
-    saved = _core.get_gemm_blocking()
-    if request.param == "small":
-        _core.set_gemm_blocking(8, 12)
-    yield request.param
-    _core.set_gemm_blocking(*saved)
 
 
 @pytest.mark.parametrize("activation", ref.ACTIVATIONS)
