@@ -1,8 +1,12 @@
 #include "cpu_features.hpp"
 
 #if defined(__x86_64__) || defined(_M_X64)
-#include <cpuid.h>
 #define NNFAST_X86_64 1
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#else
+#include <cpuid.h>
+#endif
 #endif
 
 namespace nnfast {
@@ -10,24 +14,46 @@ namespace nnfast {
 namespace {
 
 #ifdef NNFAST_X86_64
+// CPUID leaf `leaf`, subleaf `subleaf`: {EAX, EBX, ECX, EDX}.
+struct CpuidRegisters {
+  unsigned a, b, c, d;
+};
+CpuidRegisters cpuid(unsigned leaf, unsigned subleaf) {
+#if defined(_MSC_VER) && !defined(__clang__)
+  int r[4];
+  __cpuidex(r, int(leaf), int(subleaf));
+  return {unsigned(r[0]), unsigned(r[1]), unsigned(r[2]), unsigned(r[3])};
+#else
+  CpuidRegisters r{};
+  __cpuid_count(leaf, subleaf, r.a, r.b, r.c, r.d);
+  return r;
+#endif
+}
+
+// The low half of XCR0: the register state the OS saves (only read once OSXSAVE is known).
+unsigned xcr0_low() {
+#if defined(_MSC_VER) && !defined(__clang__)
+  return unsigned(_xgetbv(0));
+#else
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return lo;
+#endif
+}
+
+unsigned max_cpuid_leaf() { return cpuid(0, 0).a; }
+
 // AVX and FMA in CPUID leaf 1, and the OS state bits `xcr0_bits` enabled in XCR0.
 bool avx_fma_with_os_state(unsigned xcr0_bits) {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  if (max_cpuid_leaf() < 1) return false;
+  const unsigned c = cpuid(1, 0).c;
   const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28);
   if (!(fma && osxsave && avx)) return false;
-  unsigned xcr0_lo, xcr0_hi;
-  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-  return (xcr0_lo & xcr0_bits) == xcr0_bits;
+  return (xcr0_low() & xcr0_bits) == xcr0_bits;
 }
 
 // CPUID leaf 7's EBX (extended features), 0 where the leaf is absent.
-unsigned leaf7_ebx() {
-  if (__get_cpuid_max(0, nullptr) < 7) return 0;
-  unsigned a, b, c, d;
-  __cpuid_count(7, 0, a, b, c, d);
-  return b;
-}
+unsigned leaf7_ebx() { return max_cpuid_leaf() < 7 ? 0 : cpuid(7, 0).b; }
 #endif
 
 }  // namespace

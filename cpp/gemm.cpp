@@ -26,16 +26,13 @@ index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 // once it has reached the working size).
 // (In bytes: float and double GEMMs share it.)
 struct ScratchBuffer {
-  struct Free {
-    void operator()(void* p) const { std::free(p); }
-  };
-  std::unique_ptr<void, Free> data;
+  std::unique_ptr<void, AlignedFree> data;
   index_t capacity = 0;  // bytes
   template <class T>
   T* get(index_t n) {
     const index_t bytes = ((n * index_t(sizeof(T)) + 63) / 64) * 64;
     if (bytes > capacity) {
-      data.reset(std::aligned_alloc(64, size_t(bytes)));
+      data.reset(aligned_allocate(64, size_t(bytes)));
       capacity = bytes;
     }
     return static_cast<T*>(data.get());
@@ -259,7 +256,7 @@ PackedBOf<T>::PackedBOf(ConstMatrixViewOf<T> b) {
   k_ = b.rows, n_ = b.cols, kc_ = blocking_for(kt).kc, nr_ = kt.of<T>().gemm_nr;
   panels_ = ceil_div(n_, nr_);
   const index_t bytes = ((k_ * panels_ * nr_ * index_t(sizeof(T)) + 63) / 64) * 64;
-  data_.reset(static_cast<T*>(std::aligned_alloc(64, size_t(std::max<index_t>(bytes, 64)))));
+  data_.reset(static_cast<T*>(aligned_allocate(64, size_t(std::max<index_t>(bytes, 64)))));
   if (!data_) throw std::bad_alloc();
   std::memset(data_.get(), 0, size_t(bytes));  // the padding columns stay zero
   pack(b, 0, k_, 0, n_);
@@ -339,8 +336,8 @@ GemmTilesOf<T> GemmTilesOf<T>::whole_rows(MatrixViewOf<T> c, ConstMatrixViewOf<T
                                           const PackedBOf<T>* packed_b) {
   GemmTilesOf tiles(c, a, b, alpha, beta, epilogue, 1, packed_b);
   if (tiles.count() > 0)
-    tiles.row_groups_ = std::min<index_t>(std::max(groups, 1),
-                                          ceil_div(c.rows, tiles.kernels_->of<T>().gemm_mr));
+    tiles.row_groups_ = std::min<index_t>(
+        std::max(groups, 1), ceil_div(c.rows, tiles.kernels_->template of<T>().gemm_mr));
   return tiles;
 }
 

@@ -6,11 +6,11 @@
 // defined in gemm.cpp for both.
 #pragma once
 #include <algorithm>
-#include <cstdlib>
 #include <memory>
 #include <utility>
 
 #include "common.hpp"
+#include "platform.hpp"
 
 namespace nnfast {
 
@@ -88,10 +88,7 @@ class PackedBOf {
   index_t offset(index_t pc, index_t panel) const {
     return pc * panels_ * nr_ + panel * std::min(kc_, k_ - pc) * nr_;
   }
-  struct Free {
-    void operator()(T* p) const { std::free(p); }
-  };
-  std::unique_ptr<T, Free> data_;
+  std::unique_ptr<T, AlignedFree> data_;
   index_t k_ = 0, n_ = 0, kc_ = 0, nr_ = 0, panels_ = 0;
 };
 using PackedB = PackedBOf<float>;

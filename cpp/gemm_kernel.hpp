@@ -13,6 +13,7 @@
 //   touched, and C is never read when beta == 0 (so it may hold NaN garbage).
 #pragma once
 #include "common.hpp"
+#include "platform.hpp"
 
 namespace nnfast {
 

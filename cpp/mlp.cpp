@@ -25,6 +25,7 @@
 #include "dense.hpp"
 #include "kernel_table.hpp"
 #include "optimizers.hpp"
+#include "platform.hpp"
 #include "thread_pool.hpp"
 #include "threads.hpp"
 
@@ -55,7 +56,7 @@ void NetworkOf<T>::check(const char* fn) const {
 void InputRows::prefetch_row(index_t i) const {
   const char* row = static_cast<const char*>(data) + i * row_stride * (is_double ? 8 : 4);
   const index_t bytes = cols * (is_double ? 8 : 4);
-  for (index_t b = 0; b < bytes; b += 64) __builtin_prefetch(row + b);
+  for (index_t b = 0; b < bytes; b += 64) prefetch(row + b);
 }
 
 namespace {
@@ -156,7 +157,7 @@ void gather_rows(StepBuffers<T>& buf, const InputRows& X, const T* Y, const T* s
     if (r + kGatherPrefetchRows < m) {
       const index_t ahead = order ? order[r + kGatherPrefetchRows] : r + kGatherPrefetchRows;
       if (gather_x) X.prefetch_row(ahead);
-      __builtin_prefetch(Y + ahead * buf.n_out);
+      prefetch(Y + ahead * buf.n_out);
     }
     if (gather_x) X.copy_row(i, buf.x.data() + r * buf.n_in);
     for (index_t j = 0; j < buf.n_out; ++j) buf.y[size_t(r * buf.n_out + j)] = Y[i * buf.n_out + j];

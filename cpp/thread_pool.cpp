@@ -24,26 +24,12 @@
 #include <thread>
 #include <vector>
 
-#include <pthread.h>
-#include <sys/resource.h>
-
+#include "platform.hpp"
 #include "threads.hpp"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 namespace nnfast {
 
 namespace {
-
-void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 // How long a waiting thread spins before it sleeps. On a quiet machine: about as long as
 // the work it waits for has taken (the stage so far, or the last stage), within
@@ -70,11 +56,11 @@ class Contention {
   static constexpr Clock::duration kWindow = std::chrono::milliseconds(20);
   static constexpr Clock::duration kHold = std::chrono::milliseconds(200);
   static constexpr long kSwitches = 3;
-  Contention() : last_(Clock::now()) { switches_ = involuntary_switches(); }
+  Contention() : last_(Clock::now()) { switches_ = involuntary_context_switches(); }
   bool busy() const { return busy_.load(std::memory_order_relaxed); }
   void sample(Clock::time_point now) {  // the caller's only
     if (now - last_ < kWindow) return;
-    const long switches = involuntary_switches();
+    const long switches = involuntary_context_switches();
     const bool preempted = switches - switches_ >= kSwitches;
     if (preempted && preempted_before_) busy_until_ = now + kHold;
     preempted_before_ = preempted;
@@ -87,11 +73,6 @@ class Contention {
   }
 
  private:
-  static long involuntary_switches() {
-    rusage usage{};
-    return getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_nivcsw : 0;
-  }
-
   std::atomic<bool> busy_{false};
   Clock::time_point last_, busy_until_{};
   long switches_;
@@ -138,7 +119,7 @@ void after_fork_in_child() {
 }
 
 struct ForkHook {
-  ForkHook() { pthread_atfork(nullptr, nullptr, after_fork_in_child); }
+  ForkHook() { call_in_child_after_fork(after_fork_in_child); }
 } g_fork_hook;
 
 std::uint64_t range_word(std::uint32_t front, std::uint32_t back) {
@@ -179,16 +160,29 @@ struct alignas(64) TileRange {
 
 bool inside_tile() { return t_inside_tile; }
 
-class ThreadPool {
+// Shared by its owner (the thread that made it) and its workers, so that it outlives a
+// worker that still runs after stop() (Windows, below).
+class ThreadPool : public std::enable_shared_from_this<ThreadPool> {
  public:
   ThreadPool() : ranges_(new TileRange[kMaxThreads]), generation_(g_fork_generation.load()) {}
-  ~ThreadPool() {
+
+  // The owner's thread is ending: the workers leave their loops. POSIX: they are joined.
+  // Windows runs a thread's thread_local destructors under the loader lock, which a
+  // thread needs to exit, so joining there would deadlock: they are detached, and the
+  // last one to leave destroys the pool.
+  void stop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_.store(true);
     }
     wake_workers_.notify_all();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_) {
+#ifdef _WIN32
+      t.detach();
+#else
+      t.join();
+#endif
+    }
   }
 
   bool stale() const { return generation_ != g_fork_generation.load(std::memory_order_relaxed); }
@@ -204,7 +198,7 @@ class ThreadPool {
         // The stage it starts after: a worker that read this only once it runs would miss
         // a stage published meanwhile (the others would do its share).
         const std::uint64_t seen = stage_seq_.load(std::memory_order_relaxed);
-        threads_.emplace_back([this, slot, seen] { work(slot, seen); });
+        threads_.emplace_back([self = shared_from_this(), slot, seen] { self->work(slot, seen); });
       } catch (...) {  // no more threads to be had: serve with those there are
         break;
       }
@@ -312,22 +306,31 @@ class ThreadPool {
 
 namespace {
 
-// The calling thread's pool. A pool made before a fork is leaked in the child: its
-// workers do not exist there, and its mutex may have been held by one of them.
-thread_local std::unique_ptr<ThreadPool> t_pool;
+// The calling thread's pool, stopped when the thread ends. A pool made before a fork is
+// leaked in the child: its workers do not exist there, and its mutex may have been held
+// by one of them.
+struct PoolOwner {
+  std::shared_ptr<ThreadPool> pool;
+  ~PoolOwner() {
+    if (pool) pool->stop();
+  }
+};
+thread_local PoolOwner t_pool;
 
 ThreadPool* pool_of_this_thread() {
-  if (!t_pool) {
+  if (!t_pool.pool) {
     try {
-      t_pool = std::make_unique<ThreadPool>();
+      t_pool.pool = std::make_shared<ThreadPool>();
     } catch (...) {
       return nullptr;
     }
   }
-  return t_pool.get();
+  return t_pool.pool.get();
 }
 
-void abandon_pool_after_fork() { t_pool.release(); }  // NOLINT: deliberately leaked
+void abandon_pool_after_fork() {
+  new std::shared_ptr<ThreadPool>(std::move(t_pool.pool));  // NOLINT: deliberately leaked
+}
 
 }  // namespace
 

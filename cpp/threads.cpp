@@ -1,6 +1,5 @@
 #include "threads.hpp"
 
-#include <dlfcn.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <cstdlib>
 
 #include "common.hpp"
+#include "platform.hpp"
 
 namespace nnfast {
 
@@ -91,11 +91,8 @@ int thread_budget() {
 }
 
 const char* openmp_runtime_path() {
-  static const char* path = [] {
-    Dl_info info{};
-    const bool found = dladdr(reinterpret_cast<void*>(&omp_get_max_threads), &info) != 0;
-    return found && info.dli_fname ? info.dli_fname : "unknown";
-  }();
+  static const char* path =
+      library_path_of(reinterpret_cast<const void*>(&omp_get_max_threads));
   return path;
 }
 

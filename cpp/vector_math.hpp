@@ -18,7 +18,10 @@
 // for bit (the kernel files are compiled with -ffp-contract=off, so only V::fma fuses).
 // These are templates only: each instantiation is its instruction set's own code.
 #pragma once
+#include <cmath>  // the loss heads' libm calls (kernels/losses.inc)
 #include <type_traits>
+
+#include "platform.hpp"
 
 namespace nnfast::vector_math {
 
@@ -39,7 +42,7 @@ template <class V, class S, int N>
 V horner(V x, const S (&c)[N]) {
   static_assert(std::is_same_v<S, typename V::scalar>, "coefficients of V's element type");
   V p = V::broadcast(c[0]);
-#pragma GCC unroll 16
+NNFAST_UNROLL(16)
   for (int i = 1; i < N; ++i) p = V::fma(p, x, V::broadcast(c[i]));
   return p;
 }

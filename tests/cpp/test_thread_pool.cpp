@@ -1,8 +1,10 @@
 // The thread runtime (thread_pool.hpp): every tile runs exactly once and its results are
 // visible when the stage returns, whichever thread ran it; idle threads steal; nested
 // teams and concurrent teams stay within the budget; a forked child gets new workers.
+#ifndef _WIN32  // the fork test (Windows has no fork)
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <atomic>
 #include <cstdio>
@@ -159,6 +161,7 @@ void test_concurrent_teams_share_the_budget() {
              std::to_string(alone));
 }
 
+#ifndef _WIN32
 // Forks; the child runs child_main() and leaves through exit(), which runs the
 // thread_local destructors: the parent's pool, copied, must not be touched there. True
 // when the child exited with 0 within 10 s.
@@ -212,6 +215,32 @@ void test_forked_child() {
   }, why);
   expect(ran, "Team: a forked child runs a threaded stage, then exits", why);
 }
+#endif
+
+// Set by its destructor when the thread that holds it ends.
+struct EndedFlag {
+  std::atomic<bool>* ended = nullptr;
+  ~EndedFlag() {
+    if (ended) ended->store(true);
+  }
+};
+thread_local EndedFlag t_ended_flag;
+
+// A thread that ran a team ends: its pool stops at thread exit without waiting for its
+// workers where they cannot leave (Windows runs thread_local destructors under the
+// loader lock, which an exiting worker needs). The flag is made before the pool, so it
+// is destroyed after it.
+void test_thread_with_team_ends() {
+  static std::atomic<bool> ended{false};
+  std::thread([] {
+    t_ended_flag.ended = &ended;
+    Team team(2);
+    team.run(index_t(8), [](index_t tile, int) { uneven_work(tile); });
+  }).detach();
+  for (int i = 0; i < 1000 && !ended.load(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  expect(ended.load(), "Team: a thread that ran a team ends within 10 s (its pool stops)", "");
+}
 
 void test_set_num_threads_bounds() {
   auto rejects = [](int n) {
@@ -238,7 +267,10 @@ void test_thread_pool() {
   test_idle_threads_steal();
   test_nested_team_is_one_thread();
   test_concurrent_teams_share_the_budget();
+#ifndef _WIN32
   test_forked_child();
+#endif
+  test_thread_with_team_ends();
   test_set_num_threads_bounds();
 }
 

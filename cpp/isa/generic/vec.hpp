@@ -4,6 +4,7 @@
 // multiply-add on x86-64. The contract every instruction set's Vec meets:
 // cpp/vector_math.hpp.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -76,7 +77,7 @@ struct Vec {
   static Vec fma(Vec a, Vec b, Vec c) { return {a.v * b.v + c.v}; }  // -ffp-contract=off
   static Vec sqrt(Vec a) {
     for (int i = 0; i < width; ++i)
-      a.v[i] = sizeof(T) == 4 ? __builtin_sqrtf(float(a.v[i])) : __builtin_sqrt(a.v[i]);
+      a.v[i] = sizeof(T) == 4 ? std::sqrt(float(a.v[i])) : std::sqrt(a.v[i]);
     return a;
   }
   static Vec abs(Vec a) { return {reinterpret<Native>(reinterpret<Bits>(a.v) & Lanes<T>::kAbs)}; }
