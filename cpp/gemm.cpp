@@ -4,8 +4,10 @@
 #include "gemm.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 
@@ -22,17 +24,24 @@ GemmBlocking g_blocking;
 
 index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
+// The largest packing buffer a tile may allocate (set_scratch_limit_for_testing).
+std::atomic<index_t> g_scratch_limit{std::numeric_limits<index_t>::max()};
+
 // A per-thread scratch buffer, 64-byte aligned, that only ever grows (no allocation
-// once it has reached the working size).
-// (In bytes: float and double GEMMs share it.)
+// once it has reached the working size). (In bytes: float and double GEMMs share it.)
+// Null when out of memory: it is filled inside a tile, where nothing may throw, and the
+// tile then runs without it (gemm_rect_unbuffered).
 struct ScratchBuffer {
   std::unique_ptr<void, AlignedFree> data;
   index_t capacity = 0;  // bytes
   template <class T>
   T* get(index_t n) {
     const index_t bytes = ((n * index_t(sizeof(T)) + 63) / 64) * 64;
+    if (bytes > g_scratch_limit.load(std::memory_order_relaxed)) return nullptr;
     if (bytes > capacity) {
-      data.reset(aligned_allocate(64, size_t(bytes)));
+      void* grown = aligned_allocate(64, size_t(bytes));
+      if (!grown) return nullptr;
+      data.reset(grown);
       capacity = bytes;
     }
     return static_cast<T*>(data.get());
@@ -76,6 +85,25 @@ void scale_only(MatrixViewOf<T> c, T beta, const GemmEpilogueOf<T>& ep, index_t 
   for (index_t i = r0; i < r1; ++i) {
     T* row = c.data + i * c.ld;
     for (index_t j = j0; j < j1; ++j) row[j] = beta == T(0) ? T(0) : beta * row[j];
+  }
+  if (ep.fn) ep.fn(ep, kernels, c.data + r0 * c.ld + j0, c.ld, r0, j0, r1 - r0, j1 - j0);
+}
+
+// C = alpha A B + beta C, then the epilogue, by plain loops over A and B where they lie:
+// a tile's fallback when its packing buffer cannot be allocated. Correct, slower, and
+// rounded differently from the micro-kernels (a sum in T, in order of k).
+template <class T>
+void gemm_rect_unbuffered(MatrixViewOf<T> c, ConstMatrixViewOf<T> a, ConstMatrixViewOf<T> b,
+                          T alpha, T beta, const GemmEpilogueOf<T>& ep, index_t r0, index_t r1,
+                          index_t j0, index_t j1, const KernelTable& kernels) {
+  for (index_t i = r0; i < r1; ++i) {
+    T* row = c.data + i * c.ld;
+    for (index_t j = j0; j < j1; ++j) {
+      T sum = 0;
+      for (index_t p = 0; p < a.cols; ++p)
+        sum += a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
+      row[j] = alpha * sum + (beta == T(0) ? T(0) : beta * row[j]);
+    }
   }
   if (ep.fn) ep.fn(ep, kernels, c.data + r0 * c.ld + j0, c.ld, r0, j0, r1 - r0, j1 - j0);
 }
@@ -164,10 +192,12 @@ void gemm_rect_for(MatrixViewOf<T> c, ConstMatrixViewOf<T> a, ConstMatrixViewOf<
   // A big A is packed per block (contiguous, L2). A packed copy of B handed in is read
   // as it is.
   const bool b_in_place = !packed_b && reads_b_in_place(rows, b);
-  const bool pack_a = packs_a(rows, blk);
   T* bbuf = packed_b ? nullptr
                      : t_pack_b.get<T>(std::min(blk.kc, k) * NR * (b_in_place ? 1 : panels));
-  T* abuf = pack_a ? t_pack_a.get<T>(std::min(blk.kc, k) * blk.mc) : nullptr;
+  if (!packed_b && !bbuf)  // out of memory
+    return gemm_rect_unbuffered(c, a, b, alpha, beta, ep, sh.r0, sh.r1, sh.j0, sh.j1, kernels);
+  T* abuf = packs_a(rows, blk) ? t_pack_a.get<T>(std::min(blk.kc, k) * blk.mc) : nullptr;
+  const bool pack_a = abuf != nullptr;  // else A is read in place (also when out of memory)
 
   for (index_t pc = 0; pc < k; pc += blk.kc) {
     const index_t kc = std::min(blk.kc, k - pc);
@@ -288,6 +318,10 @@ void PackedBOf<T>::pack(ConstMatrixViewOf<T> b, index_t r0, index_t r1, index_t 
   }
 }
 GemmBlocking gemm_blocking() { return g_blocking; }
+
+void set_scratch_limit_for_testing(index_t bytes) {
+  g_scratch_limit.store(bytes, std::memory_order_relaxed);
+}
 
 void set_gemm_blocking(GemmBlocking blocking) {
   NNFAST_CHECK(blocking.kc >= 1 && blocking.mc >= 1 && blocking.small_m >= 0 &&

@@ -151,4 +151,8 @@ struct GemmBlocking {
 GemmBlocking gemm_blocking();
 void set_gemm_blocking(GemmBlocking blocking);
 
+// Tests only: a tile's packing buffer larger than `bytes` fails as if out of memory, so
+// the tile runs by plain loops. std::numeric_limits<index_t>::max() restores.
+void set_scratch_limit_for_testing(index_t bytes);
+
 }  // namespace nnfast

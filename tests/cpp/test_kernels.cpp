@@ -4,6 +4,7 @@
 #include <cfloat>
 #include <climits>
 #include <cmath>
+#include <limits>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -111,6 +112,23 @@ void test_gemm_small_blocking() {
           for (int t = 0; t < 4; ++t) check_gemm(m, n, k, t & 1, t & 2, 1.0f, 0.5f);
   }
   set_gemm_blocking(saved);
+}
+
+// A tile whose packing buffer cannot be allocated (inside a tile nothing may throw) runs
+// by plain loops: the same products to rounding, C unread when beta is 0, any blocking.
+void test_gemm_without_scratch() {
+  const GemmBlocking saved = gemm_blocking();
+  set_scratch_limit_for_testing(0);  // every packing buffer fails
+  for (index_t small_m : {index_t(0), saved.small_m}) {
+    set_gemm_blocking({8, 12, small_m, small_m ? saved.in_place_b_bytes : 0});
+    for (int t = 0; t < 4; ++t) {
+      check_gemm(40, 35, 30, t & 1, t & 2, 1.0f, 0.0f);
+      check_gemm(13, 16, 9, t & 1, t & 2, 0.5f, 2.0f);
+    }
+  }
+  set_gemm_blocking(saved);
+  check_gemm(300, 50, 600, false, false, 1.0f, 0.0f);
+  set_scratch_limit_for_testing(std::numeric_limits<index_t>::max());
 }
 
 // Splitting output tiles (never K) gives bitwise identical results for any thread count.
@@ -680,6 +698,7 @@ void test_csr_bad_input_throws() {
 void run_all() {
   test_gemm_sweep();
   test_gemm_small_blocking();
+  test_gemm_without_scratch();
   test_gemm_single_row();
   test_gemm_thread_invariance();
   test_gemm_packed_b();
