@@ -20,6 +20,13 @@
 #define NNFAST_UNROLL(n)
 #endif
 
+// NNFAST_NOINLINE before a function: never inline it.
+#if defined(_MSC_VER) && !defined(__clang__)
+#define NNFAST_NOINLINE __declspec(noinline)
+#else
+#define NNFAST_NOINLINE __attribute__((noinline))
+#endif
+
 namespace nnfast {
 
 // Prefetch the cache line at p into every cache level, for reading (kWrite false) or

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -168,8 +169,9 @@ class ThreadPool : public std::enable_shared_from_this<ThreadPool> {
 
   // The owner's thread is ending: the workers leave their loops. POSIX: they are joined.
   // Windows runs a thread's thread_local destructors under the loader lock, which a
-  // thread needs to exit, so joining there would deadlock: they are detached, and the
-  // last one to leave destroys the pool.
+  // thread needs to exit, so joining there would deadlock: they are detached, and
+  // whoever lets go last (a worker or the owner, maybe under that lock) destroys the
+  // pool, so ~ThreadPool must never wait for anything.
   void stop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -328,8 +330,10 @@ ThreadPool* pool_of_this_thread() {
   return t_pool.pool.get();
 }
 
+// Forgets the pool without releasing it: a fresh empty handle is built over the old one
+// (no destructor run, no allocation in a fork handler).
 void abandon_pool_after_fork() {
-  new std::shared_ptr<ThreadPool>(std::move(t_pool.pool));  // NOLINT: deliberately leaked
+  ::new (static_cast<void*>(&t_pool.pool)) std::shared_ptr<ThreadPool>();
 }
 
 }  // namespace

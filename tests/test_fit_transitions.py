@@ -27,9 +27,9 @@ def assert_usable(est, X):
             assert len(est.validation_scores_) >= 1
 
 
-@pytest.mark.parametrize("first_solver,first_es", itertools.product(SOLVERS, [False, True]))
+@pytest.mark.parametrize("first_solver,first_es", list(itertools.product(SOLVERS, [False, True])))
 @pytest.mark.parametrize("second_solver,second_es,call",
-                         itertools.product(SOLVERS, [False, True], SECOND_CALLS))
+                         list(itertools.product(SOLVERS, [False, True], SECOND_CALLS)))
 def test_transition(iris, first_solver, first_es, second_solver, second_es, call):
     X, y = iris
     est = MLPClassifier(hidden_layer_sizes=(6,), max_iter=4, random_state=0,

@@ -3,14 +3,75 @@
 // aarch64). fma is a multiply and an add (two roundings): the baseline has no fused
 // multiply-add on x86-64. The contract every instruction set's Vec meets:
 // cpp/vector_math.hpp.
+// A compiler without vector extensions (MSVC), or NNFAST_GENERIC_PLAIN_ARRAYS (CI builds
+// it with GCC, .ci/compilers), gets LaneArray instead: the same operations lane by lane,
+// so the same results.
 #pragma once
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <type_traits>
 
 #include "common.hpp"
 
+#if !defined(NNFAST_GENERIC_PLAIN_ARRAYS) && !defined(__GNUC__) && !defined(__clang__)
+#define NNFAST_GENERIC_PLAIN_ARRAYS 1
+#endif
+
 namespace nnfast::generic {
+
+// N lanes of E with a vector extension's lane-wise operators (only those Vec uses). A
+// comparison gives the signed integer lanes of E's size: all ones where true, else zero.
+template <class E, int N>
+struct LaneArray {
+  E lane[N];
+  using MaskLanes = LaneArray<std::conditional_t<sizeof(E) == 4, std::int32_t, std::int64_t>, N>;
+
+  E& operator[](int i) { return lane[i]; }
+  E operator[](int i) const { return lane[i]; }
+  template <class Op>
+  friend LaneArray lanewise(LaneArray a, LaneArray b, Op op) {
+    for (int i = 0; i < N; ++i) a.lane[i] = op(a.lane[i], b.lane[i]);
+    return a;
+  }
+  friend LaneArray operator+(LaneArray a, LaneArray b) { return lanewise(a, b, std::plus<>()); }
+  friend LaneArray operator-(LaneArray a, LaneArray b) { return lanewise(a, b, std::minus<>()); }
+  friend LaneArray operator*(LaneArray a, LaneArray b) { return lanewise(a, b, std::multiplies<>()); }
+  friend LaneArray operator/(LaneArray a, LaneArray b) { return lanewise(a, b, std::divides<>()); }
+  friend LaneArray operator&(LaneArray a, LaneArray b) { return lanewise(a, b, std::bit_and<>()); }
+  friend LaneArray operator|(LaneArray a, LaneArray b) { return lanewise(a, b, std::bit_or<>()); }
+  friend LaneArray operator+(LaneArray a, E x) { return a + broadcast(x); }
+  friend LaneArray operator-(LaneArray a, E x) { return a - broadcast(x); }
+  friend LaneArray operator&(LaneArray a, E x) { return a & broadcast(x); }
+  friend LaneArray operator<<(LaneArray a, E x) {
+    for (int i = 0; i < N; ++i) a.lane[i] = E(a.lane[i] << x);
+    return a;
+  }
+  friend LaneArray operator~(LaneArray a) {
+    for (int i = 0; i < N; ++i) a.lane[i] = E(~a.lane[i]);
+    return a;
+  }
+  template <class Compare>
+  friend MaskLanes compare(LaneArray a, LaneArray b, Compare op) {
+    MaskLanes m;
+    for (int i = 0; i < N; ++i) m.lane[i] = op(a.lane[i], b.lane[i]) ? -1 : 0;
+    return m;
+  }
+  friend MaskLanes operator<(LaneArray a, LaneArray b) { return compare(a, b, std::less<>()); }
+  friend MaskLanes operator<=(LaneArray a, LaneArray b) { return compare(a, b, std::less_equal<>()); }
+  friend MaskLanes operator>(LaneArray a, LaneArray b) { return compare(a, b, std::greater<>()); }
+  friend MaskLanes operator>=(LaneArray a, LaneArray b) {
+    return compare(a, b, std::greater_equal<>());
+  }
+
+ private:
+  static LaneArray broadcast(E x) {
+    LaneArray r;
+    for (int i = 0; i < N; ++i) r.lane[i] = x;
+    return r;
+  }
+};
 
 // What differs between the element types: the lane types and the exponent's layout.
 template <class T>
@@ -18,9 +79,15 @@ struct Lanes;
 
 template <>
 struct Lanes<float> {
+#ifdef NNFAST_GENERIC_PLAIN_ARRAYS
+  using Native = LaneArray<float, 4>;
+  using Mask = LaneArray<std::int32_t, 4>;
+  using Bits = LaneArray<std::uint32_t, 4>;
+#else
   typedef float Native __attribute__((vector_size(16)));
   typedef std::int32_t Mask __attribute__((vector_size(16)));  // lanes all ones / zero
   typedef std::uint32_t Bits __attribute__((vector_size(16)));
+#endif
   static constexpr std::uint32_t kAbs = 0x7fffffffu;  // all but the sign bit
   // 1.5 * 2^23 and its bits: adding it leaves an integral n in the low mantissa bits.
   static constexpr float kRoundMagic = 12582912.0f;
@@ -30,9 +97,15 @@ struct Lanes<float> {
 
 template <>
 struct Lanes<double> {
+#ifdef NNFAST_GENERIC_PLAIN_ARRAYS
+  using Native = LaneArray<double, 2>;
+  using Mask = LaneArray<std::int64_t, 2>;
+  using Bits = LaneArray<std::uint64_t, 2>;
+#else
   typedef double Native __attribute__((vector_size(16)));
   typedef std::int64_t Mask __attribute__((vector_size(16)));
   typedef std::uint64_t Bits __attribute__((vector_size(16)));
+#endif
   static constexpr std::uint64_t kAbs = 0x7fffffffffffffffull;
   static constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 * 2^52
   static constexpr std::uint64_t kRoundMagicBits = 0x4338000000000000ull;
