@@ -169,22 +169,22 @@ class ThreadPool : public std::enable_shared_from_this<ThreadPool> {
 
   // The owner's thread is ending: the workers leave their loops. POSIX: they are joined.
   // Windows runs a thread's thread_local destructors under the loader lock, which a
-  // thread needs to exit, so joining there would deadlock: they are detached, and
-  // whoever lets go last (a worker or the owner, maybe under that lock) destroys the
-  // pool, so ~ThreadPool must never wait for anything.
+  // thread needs to exit, so joining there would deadlock: they are detached, before
+  // they are told to stop (detaching one that is already exiting can wait on it too,
+  // seen with MinGW's winpthreads), and whoever lets go last (a worker or the owner,
+  // maybe under that lock) destroys the pool, so ~ThreadPool must never wait.
   void stop() {
+#ifdef _WIN32
+    for (auto& t : threads_) t.detach();
+#endif
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_.store(true);
     }
     wake_workers_.notify_all();
-    for (auto& t : threads_) {
-#ifdef _WIN32
-      t.detach();
-#else
-      t.join();
+#ifndef _WIN32
+    for (auto& t : threads_) t.join();
 #endif
-    }
   }
 
   bool stale() const { return generation_ != g_fork_generation.load(std::memory_order_relaxed); }

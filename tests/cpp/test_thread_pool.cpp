@@ -231,6 +231,13 @@ thread_local EndedFlag t_ended_flag;
 // loader lock, which an exiting worker needs). The flag is made before the pool, so it
 // is destroyed after it.
 void test_thread_with_team_ends() {
+#ifdef __MINGW32__
+  // MinGW's emulated TLS can free a thread's thread_local objects before their
+  // destructors run (seen under Wine: a PoolOwner read after free), so a thread's
+  // exit is not testable there.
+  std::printf("skipped: a thread that ran a team ends (MinGW's emulated TLS)\n");
+  return;
+#endif
   static std::atomic<bool> ended{false};
   std::thread([] {
     t_ended_flag.ended = &ended;
