@@ -37,7 +37,9 @@ struct LaneArray {
   }
   friend LaneArray operator+(LaneArray a, LaneArray b) { return lanewise(a, b, std::plus<>()); }
   friend LaneArray operator-(LaneArray a, LaneArray b) { return lanewise(a, b, std::minus<>()); }
-  friend LaneArray operator*(LaneArray a, LaneArray b) { return lanewise(a, b, std::multiplies<>()); }
+  friend LaneArray operator*(LaneArray a, LaneArray b) {
+    return lanewise(a, b, std::multiplies<>());
+  }
   friend LaneArray operator/(LaneArray a, LaneArray b) { return lanewise(a, b, std::divides<>()); }
   friend LaneArray operator&(LaneArray a, LaneArray b) { return lanewise(a, b, std::bit_and<>()); }
   friend LaneArray operator|(LaneArray a, LaneArray b) { return lanewise(a, b, std::bit_or<>()); }
@@ -59,7 +61,9 @@ struct LaneArray {
     return m;
   }
   friend MaskLanes operator<(LaneArray a, LaneArray b) { return compare(a, b, std::less<>()); }
-  friend MaskLanes operator<=(LaneArray a, LaneArray b) { return compare(a, b, std::less_equal<>()); }
+  friend MaskLanes operator<=(LaneArray a, LaneArray b) {
+    return compare(a, b, std::less_equal<>());
+  }
   friend MaskLanes operator>(LaneArray a, LaneArray b) { return compare(a, b, std::greater<>()); }
   friend MaskLanes operator>=(LaneArray a, LaneArray b) {
     return compare(a, b, std::greater_equal<>());
